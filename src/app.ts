@@ -1,0 +1,118 @@
+import { METHODS } from 'node:http'
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify'
+import { Pool } from 'undici'
+import type { LoadedConfig } from './config/load.js'
+import type { AppContext } from './context.js'
+import { matrixError } from './errors.js'
+import { createLogger, redactTarget, type Logger } from './log.js'
+import { classify, type Route, type TokenRoute } from './proxy/classify.js'
+import { healthRoutes } from './routes/health.js'
+import { passThroughHandler } from './routes/pass-through.js'
+import { requestTokenHandler } from './routes/request-token.js'
+import { makeRuntime, type Runtime } from './runtime.js'
+
+// Builds regguard's two fastify instances (the proxy and the admin listener) without listening.
+
+export interface RegguardApp {
+  proxy: FastifyInstance
+  admin: FastifyInstance
+  context: AppContext
+  /** Swap in a new configuration; requests already running keep the one they started with. */
+  reconfigure: (config: LoadedConfig) => void
+  close: () => Promise<void>
+}
+
+export interface BuildOptions {
+  logger?: Logger
+}
+
+const kRoute = Symbol('regguard.route')
+type TaggedRequest = { [kRoute]?: Route }
+
+// fastify routes on these synthetic paths; the classification was made on the raw target
+const POLICED_PATH = '/__regguard/requestToken'
+const FORWARD_PATH = '/__regguard/forward'
+
+function allMethods (app: FastifyInstance): string[] {
+  for (const m of METHODS) {
+    if (m !== 'CONNECT' && !app.supportedMethods.includes(m)) app.addHttpMethod(m, { hasBody: true })
+  }
+  return app.supportedMethods.filter((m) => m !== 'CONNECT')
+}
+
+function jsonErrorHandlers (app: FastifyInstance): void {
+  app.setErrorHandler((err, request, reply) => {
+    const status = (err as { statusCode?: number }).statusCode
+    const e = status === 413 ? matrixError('TOO_LARGE') : status !== undefined && status < 500 ? matrixError('UNRECOGNIZED', (err as Error).message) : matrixError('INTERNAL')
+    if (e.status >= 500) request.log.error({ err }, 'request failed')
+    void reply.code(e.status).type('application/json').send(e.body)
+  })
+  app.setNotFoundHandler((request, reply) => {
+    const e = matrixError('UNRECOGNIZED')
+    void reply.code(404).type('application/json').send(e.body)
+  })
+}
+
+export function buildApp (config: LoadedConfig, opts: BuildOptions = {}): RegguardApp {
+  const logger = opts.logger ?? createLogger(config.settings.log.level)
+  let runtime: Runtime = makeRuntime(config)
+  const hs = config.settings.homeserver
+  const pool = new Pool(hs.url, {
+    connections: hs.connections,
+    pipelining: 1,
+    headersTimeout: hs.timeout_ms,
+    bodyTimeout: hs.timeout_ms,
+    keepAliveTimeout: 30_000
+  })
+  const context: AppContext = { pool, runtime: () => runtime }
+
+  const proxy: FastifyInstance = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    // per-request lines cost throughput on every proxied request; log.requests adds our own
+    logController: new LogController({ disableRequestLogging: true }),
+    trustProxy: config.settings.server.trusted_proxies,
+    rewriteUrl (req) {
+      const route = classify(req.method ?? 'GET', req.url ?? '/')
+      ;(req as TaggedRequest)[kRoute] = route
+      return route.kind === 'forward' ? FORWARD_PATH : POLICED_PATH
+    }
+  })
+  // Bodies stay unread streams: forwarded as they arrive, or read by the policed route itself
+  proxy.removeAllContentTypeParsers()
+  proxy.addContentTypeParser('*', (_req, _payload, done) => { done(null) })
+  jsonErrorHandlers(proxy)
+
+  const routeOf = (request: FastifyRequest): TokenRoute => (request.raw as TaggedRequest)[kRoute] as TokenRoute
+  proxy.post(POLICED_PATH, requestTokenHandler(context, routeOf))
+  proxy.route({ method: allMethods(proxy), url: FORWARD_PATH, handler: passThroughHandler(context) })
+
+  if (config.settings.log.requests) {
+    proxy.addHook('onRequest', async (request, reply) => {
+      const started = process.hrtime.bigint()
+      reply.raw.once('finish', () => {
+        request.log.info({
+          method: request.raw.method,
+          target: redactTarget((request.raw as { originalUrl?: string }).originalUrl ?? ''),
+          status: reply.raw.statusCode,
+          ms: Number(process.hrtime.bigint() - started) / 1e6,
+          client_ip: request.ip
+        }, 'request')
+      })
+    })
+  }
+
+  const admin: FastifyInstance = Fastify({ loggerInstance: logger as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }) })
+  jsonErrorHandlers(admin)
+  healthRoutes(admin)
+
+  return {
+    proxy,
+    admin,
+    context,
+    reconfigure (next) { runtime = makeRuntime(next) },
+    async close () {
+      await Promise.all([proxy.close(), admin.close()])
+      await pool.close()
+    }
+  }
+}

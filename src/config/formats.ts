@@ -1,0 +1,56 @@
+import convict from 'convict'
+
+// Formats shared by the schema. Each throws a message that convict prefixes with the key.
+let added = false
+export function addFormats (): void {
+  if (added) return
+  added = true
+  convict.addFormat({
+    name: 'string-list',
+    validate (v: unknown) {
+      if (v === null) return
+      if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw new Error('must be a list of strings')
+    },
+    coerce (v: unknown) {
+      // from the environment: a comma-separated list
+      return typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter((s) => s !== '') : v
+    }
+  })
+  convict.addFormat({
+    name: 'optional-string-list',
+    validate (v: unknown) {
+      if (v === null) return
+      if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw new Error('must be a list of strings')
+    }
+  })
+  convict.addFormat({
+    name: 'optional-boolean',
+    validate (v: unknown) {
+      if (v !== null && typeof v !== 'boolean') throw new Error('must be true or false')
+    },
+    coerce (v: unknown) { return v === 'true' ? true : v === 'false' ? false : v }
+  })
+  convict.addFormat({
+    name: 'optional-string',
+    validate (v: unknown) {
+      if (v !== null && typeof v !== 'string') throw new Error('must be a string')
+    }
+  })
+  convict.addFormat({
+    name: 'http-url',
+    validate (v: unknown) {
+      if (typeof v !== 'string') throw new Error('must be a URL string')
+      let u: URL
+      try { u = new URL(v) } catch { throw new Error(`must be an http:// or https:// URL, got ${JSON.stringify(v)}`) }
+      if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error(`must be an http:// or https:// URL, got ${JSON.stringify(v)}`)
+      if (u.pathname !== '/' || u.search !== '') throw new Error('must be an origin without a path (http://host:port)')
+    }
+  })
+  convict.addFormat({
+    name: 'log-level',
+    validate (v: unknown) {
+      const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
+      if (typeof v !== 'string' || !levels.includes(v)) throw new Error(`must be one of ${levels.join(', ')}`)
+    }
+  })
+}

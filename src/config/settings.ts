@@ -1,0 +1,20 @@
+// The typed shape of a validated configuration (mirrors SCHEMA in schema.ts).
+
+export interface ThreepidLists {
+  email: {
+    domain: { whitelist: string[], blacklist: string[], whitelist_files: string[], blacklist_files: string[] }
+    pattern: { whitelist: string[], blacklist: string[] }
+  }
+  msisdn: { pattern: { whitelist: string[], blacklist: string[] } }
+}
+
+export interface Settings {
+  server: { host: string, port: number, trusted_proxies: string[], shutdown_timeout_ms: number }
+  homeserver: { url: string, server_name: string, timeout_ms: number, connections: number }
+  admin: { host: string, port: number, token: string }
+  log: { level: string, full_addresses: boolean, requests: boolean }
+  register: {
+    policy: { allowed: boolean, invite: boolean, threepid: ThreepidLists }
+    messages: { email_denied: string, msisdn_denied: string }
+  }
+}

@@ -1,0 +1,128 @@
+import type { ServerResponse } from 'node:http'
+import type { Readable } from 'node:stream'
+import type { Dispatcher } from 'undici'
+import { matrixError, type MatrixErrorName } from '../errors.js'
+import { clientResponseHeaders } from './headers.js'
+
+export interface UpstreamAnswer {
+  status: number
+  /** The response body, when it was collected (small JSON answers of interest) */
+  body: Buffer | null
+}
+
+export interface ForwardRequest {
+  method: string
+  /** The raw request target, exactly as received */
+  path: string
+  headers: string[]
+  body: Buffer | Readable | null
+  /** Keep a copy of the response body up to this many bytes (for inspection after it is sent) */
+  collectBody?: number
+}
+
+export type ForwardFailure = 'unreachable' | 'timeout' | 'aborted'
+
+export interface ForwardOutcome {
+  answer: UpstreamAnswer | null
+  failure: ForwardFailure | null
+}
+
+function failureOf (err: Error & { code?: string }): ForwardFailure {
+  switch (err.code) {
+    case 'UND_ERR_HEADERS_TIMEOUT':
+    case 'UND_ERR_BODY_TIMEOUT':
+      return 'timeout'
+    case 'UND_ERR_ABORTED':
+    case 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH':
+      return 'aborted'
+    default:
+      return 'unreachable'
+  }
+}
+
+const FAILURE_ERROR: Record<ForwardFailure, MatrixErrorName> = {
+  unreachable: 'UPSTREAM_UNREACHABLE',
+  timeout: 'UPSTREAM_TIMEOUT',
+  aborted: 'UPSTREAM_UNREACHABLE'
+}
+
+export function sendJson (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body)
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), ...headers })
+  res.end(text)
+}
+
+/**
+ * Sends one request to the homeserver and streams its answer to `res` as it arrives: status,
+ * headers (hop-by-hop removed) and body bytes unchanged, with backpressure both ways.
+ * Resolves when the exchange is over; never rejects.
+ */
+export function forward (pool: Dispatcher, res: ServerResponse, req: ForwardRequest): Promise<ForwardOutcome> {
+  return new Promise((resolve) => {
+    let abortUpstream: ((err: Error) => void) | null = null
+    let resume: (() => void) | null = null
+    let status = 0
+    let collected: Buffer[] | null = req.collectBody !== undefined ? [] : null
+    let collectedBytes = 0
+    let settled = false
+    const settle = (outcome: ForwardOutcome): void => {
+      if (settled) return
+      settled = true
+      res.off('close', onClientClose)
+      res.off('drain', onDrain)
+      resolve(outcome)
+    }
+    const onDrain = (): void => { resume?.() }
+    const onClientClose = (): void => {
+      if (!res.writableFinished) abortUpstream?.(new Error('client went away'))
+    }
+    res.on('close', onClientClose)
+
+    const handler: Dispatcher.DispatchHandler = {
+      onConnect (abort) { abortUpstream = abort as (err: Error) => void },
+      onHeaders (statusCode, rawHeaders, resumeFn, statusText) {
+        status = statusCode
+        resume = resumeFn
+        // 1xx informational answers are not forwarded; Node answers Expect itself
+        if (statusCode < 200) return true
+        res.writeHead(statusCode, statusText, clientResponseHeaders(rawHeaders as unknown as Buffer[]))
+        return true
+      },
+      onData (chunk) {
+        if (collected !== null) {
+          collectedBytes += chunk.length
+          if (collectedBytes <= (req.collectBody as number)) collected.push(Buffer.from(chunk))
+          else collected = null
+        }
+        const ok = res.write(chunk)
+        if (!ok) res.once('drain', onDrain)
+        return ok
+      },
+      onComplete () {
+        res.end()
+        settle({ answer: { status, body: collected === null ? null : Buffer.concat(collected) }, failure: null })
+      },
+      onError (err) {
+        const failure = failureOf(err as Error & { code?: string })
+        if (!res.headersSent && !res.destroyed) {
+          const e = matrixError(FAILURE_ERROR[failure])
+          sendJson(res, e.status, e.body)
+        } else {
+          res.destroy()
+        }
+        settle({ answer: null, failure })
+      }
+    }
+
+    try {
+      pool.dispatch({
+        method: req.method as Dispatcher.HttpMethod,
+        path: req.path,
+        headers: req.headers,
+        body: req.body
+      } as Dispatcher.DispatchOptions, handler)
+    } catch (err) {
+      handler.onError?.(err as Error)
+    }
+  })
+}

@@ -1,0 +1,34 @@
+import type { IncomingMessage } from 'node:http'
+
+export const BODY_LIMIT = 64 * 1024
+
+export type BodyResult = { ok: true, bytes: Buffer } | { ok: false, reason: 'too-large' | 'aborted' }
+
+/** Reads a whole request body of at most `limit` bytes; never buffers more than that. */
+export function readBody (req: IncomingMessage, limit = BODY_LIMIT): Promise<BodyResult> {
+  const declared = req.headers['content-length']
+  if (declared !== undefined && Number(declared) > limit) return Promise.resolve({ ok: false, reason: 'too-large' })
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = []
+    let size = 0
+    const done = (r: BodyResult): void => {
+      req.off('data', onData)
+      req.off('end', onEnd)
+      req.off('error', onError)
+      req.off('close', onClose)
+      resolve(r)
+    }
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length
+      if (size > limit) { req.pause(); done({ ok: false, reason: 'too-large' }); return }
+      chunks.push(chunk)
+    }
+    const onEnd = (): void => done({ ok: true, bytes: Buffer.concat(chunks, size) })
+    const onError = (): void => done({ ok: false, reason: 'aborted' })
+    const onClose = (): void => { if (!req.complete) done({ ok: false, reason: 'aborted' }) }
+    req.on('data', onData)
+    req.on('end', onEnd)
+    req.on('error', onError)
+    req.on('close', onClose)
+  })
+}

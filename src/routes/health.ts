@@ -1,0 +1,5 @@
+import type { FastifyInstance } from 'fastify'
+
+export function healthRoutes (admin: FastifyInstance): void {
+  admin.get('/health', async () => ({ status: 'ok' }))
+}

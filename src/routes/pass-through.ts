@@ -1,0 +1,19 @@
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { AppContext } from '../context.js'
+import { sendError } from './respond.js'
+import { forwardAsReceived, rawTarget } from './upstream.js'
+
+function hasBody (request: FastifyRequest): boolean {
+  const h = request.raw.headers
+  return h['transfer-encoding'] !== undefined || (h['content-length'] !== undefined && h['content-length'] !== '0')
+}
+
+/** Everything regguard does not police: streamed to the homeserver and back untouched. */
+export function passThroughHandler (ctx: AppContext) {
+  return async function passThrough (request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    reply.hijack()
+    // Synapse routes only origin-form targets ("/..."); anything else is not worth a round trip
+    if (!rawTarget(request).startsWith('/')) { sendError(reply.raw, 'UNRECOGNIZED'); return }
+    await forwardAsReceived(ctx, request, reply.raw, hasBody(request) ? request.raw : null)
+  }
+}

@@ -1,0 +1,90 @@
+import type { AddressInfo } from 'node:net'
+import { buildApp, type RegguardApp } from './app.js'
+import { ConfigError, loadConfig, type LoadedConfig } from './config/load.js'
+import { createLogger, type Logger } from './log.js'
+
+// Runs regguard: loads config, listens, and handles signals. Everything else is in app.ts.
+
+export interface Running {
+  app: RegguardApp
+  proxyAddress: AddressInfo
+  adminAddress: AddressInfo
+  /** Stop accepting, let in-flight requests finish (up to the timeout), close everything. */
+  shutdown: () => Promise<void>
+  /** Re-read the config file; a bad one is refused and the old one stays. */
+  reload: () => boolean
+}
+
+function trackInFlight (app: RegguardApp): () => number {
+  let inFlight = 0
+  app.proxy.addHook('onRequest', async (_request, reply) => {
+    inFlight++
+    reply.raw.once('close', () => { inFlight-- })
+  })
+  return () => inFlight
+}
+
+export async function start (config: LoadedConfig, logger: Logger): Promise<Running> {
+  const app = buildApp(config, { logger })
+  const inFlight = trackInFlight(app)
+  const s = config.settings
+  await app.proxy.listen({ host: s.server.host, port: s.server.port })
+  await app.admin.listen({ host: s.admin.host, port: s.admin.port })
+  const proxyAddress = app.proxy.server.address() as AddressInfo
+  const adminAddress = app.admin.server.address() as AddressInfo
+  logger.info({ proxy: proxyAddress, admin: adminAddress, homeserver: s.homeserver.url, config: config.file }, 'regguard listening')
+
+  let current = config
+  let stopping: Promise<void> | null = null
+  const shutdown = (): Promise<void> => {
+    stopping ??= (async () => {
+      logger.info({ in_flight: inFlight() }, 'shutting down: no new connections, finishing in-flight requests')
+      const closing = app.close()
+      const deadline = Date.now() + current.settings.server.shutdown_timeout_ms
+      while (inFlight() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+      // idle keep-alive connections would otherwise hold close() open until they time out
+      app.proxy.server.closeAllConnections()
+      app.admin.server.closeAllConnections()
+      await closing
+      logger.info('stopped')
+    })()
+    return stopping
+  }
+  const reload = (): boolean => {
+    try {
+      const next = loadConfig({ file: current.file })
+      app.reconfigure(next)
+      current = next
+      logger.info({ config: next.file }, 'configuration reloaded')
+      return true
+    } catch (err) {
+      logger.error({ err: (err as Error).message }, 'configuration reload refused; the previous configuration stays in force')
+      return false
+    }
+  }
+  return { app, proxyAddress, adminAddress, shutdown, reload }
+}
+
+/** The `regguard serve` command: runs until SIGTERM/SIGINT. */
+export async function serve (file: string | null): Promise<void> {
+  let config: LoadedConfig
+  try {
+    config = loadConfig({ file })
+  } catch (err) {
+    const msg = err instanceof ConfigError ? err.message : String(err)
+    process.stderr.write(`regguard: ${msg}\n`)
+    process.exit(2)
+  }
+  const logger = createLogger(config.settings.log.level)
+  const running = await start(config, logger)
+  const stop = (signal: string): void => {
+    logger.info({ signal }, 'signal received')
+    running.shutdown().then(() => { logger.flush(); process.exit(0) }, (err) => {
+      logger.error({ err }, 'shutdown failed')
+      process.exit(1)
+    })
+  }
+  process.once('SIGTERM', () => stop('SIGTERM'))
+  process.once('SIGINT', () => stop('SIGINT'))
+  process.on('SIGHUP', () => { running.reload() })
+}

@@ -1,0 +1,52 @@
+import type { AddressInfo } from 'node:net'
+import { Writable } from 'node:stream'
+import { buildApp, type RegguardApp } from '../../src/app.js'
+import { loadConfig, type LoadedConfig } from '../../src/config/load.js'
+import { createLogger } from '../../src/log.js'
+
+// The one way tests build regguard: from a config object, both listeners on port 0, closed on
+// teardown. Log lines are kept for assertions.
+
+export interface Started {
+  app: RegguardApp
+  config: LoadedConfig
+  url: string
+  port: number
+  adminUrl: string
+  logs: Array<Record<string, unknown>>
+}
+
+type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> | unknown : T[K] }
+
+export async function startRegguard (
+  t: { teardown: (fn: () => unknown) => void },
+  homeserverUrl: string,
+  config: DeepPartial<Record<string, unknown>> = {},
+  opts: { baseDir?: string } = {}
+): Promise<Started> {
+  const object = structuredClone(config) as Record<string, Record<string, unknown>>
+  object.homeserver = { url: homeserverUrl, ...(object.homeserver ?? {}) }
+  object.server = { port: 0, ...(object.server ?? {}) }
+  object.admin = { port: 0, ...(object.admin ?? {}) }
+  const loaded = loadConfig({ object, env: {}, baseDir: opts.baseDir })
+  const logs: Array<Record<string, unknown>> = []
+  const sink = new Writable({
+    write (chunk: Buffer, _enc, cb) {
+      for (const line of chunk.toString().split('\n')) if (line !== '') logs.push(JSON.parse(line) as Record<string, unknown>)
+      cb()
+    }
+  })
+  const app = buildApp(loaded, { logger: createLogger('info', sink) })
+  await app.proxy.listen({ host: '127.0.0.1', port: 0 })
+  await app.admin.listen({ host: '127.0.0.1', port: 0 })
+  t.teardown(() => app.close())
+  const port = (app.proxy.server.address() as AddressInfo).port
+  return {
+    app,
+    config: loaded,
+    url: `http://127.0.0.1:${port}`,
+    port,
+    adminUrl: `http://127.0.0.1:${(app.admin.server.address() as AddressInfo).port}`,
+    logs
+  }
+}
