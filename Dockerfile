@@ -1,0 +1,27 @@
+# regguard container image. Not built or run in this project's CI (the machines have no Docker
+# engine), so it is kept deliberately plain: build with `docker build -t regguard .`, run with
+# `docker run -v /etc/regguard:/etc/regguard -v regguard-data:/app/data -p 8090:8090 regguard`.
+FROM node:20-slim AS build
+WORKDIR /app
+# better-sqlite3 builds from source when no prebuilt binary can be fetched
+RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
+COPY package.json package-lock.json tsconfig.json ./
+COPY src ./src
+COPY bench ./bench
+COPY scripts ./scripts
+RUN npm ci && npm prune --omit=dev
+
+FROM node:20-slim
+WORKDIR /app
+ENV NODE_ENV=production
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY package.json ./
+COPY config ./config
+RUN mkdir -p /app/data && chown node:node /app/data
+USER node
+# inside a container the listeners must bind all interfaces; publish only the proxy port
+ENV REGGUARD_SERVER_HOST=0.0.0.0
+EXPOSE 8090
+ENTRYPOINT ["node", "dist/src/cli.js"]
+CMD ["serve", "--config", "/etc/regguard/regguard.yaml"]
