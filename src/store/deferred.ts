@@ -1,0 +1,31 @@
+import type { Store } from './store.js'
+
+/**
+ * A Store usable at once whose calls wait for the real one to open. Lets buildApp stay
+ * synchronous; start-up waits on `ready` (a failure there stops it) before listening.
+ */
+export function deferredStore (ready: Promise<Store>, kind: Store['kind']): Store {
+  const on = async <T>(f: (s: Store) => Promise<T>): Promise<T> => await f(await ready)
+  return {
+    kind,
+    invites: {
+      add: async (i) => await on((s) => s.invites.add(i)),
+      addMany: async (i) => await on((s) => s.invites.addMany(i)),
+      findPending: async (m, a, n) => await on((s) => s.invites.findPending(m, a, n)),
+      list: async (q) => await on((s) => s.invites.list(q)),
+      get: async (id) => await on((s) => s.invites.get(id)),
+      revoke: async (id, now) => await on((s) => s.invites.revoke(id, now))
+    },
+    sessions: {
+      put: async (x) => await on((s) => s.sessions.put(x)),
+      get: async (c, sid, n) => await on((s) => s.sessions.get(c, sid, n))
+    },
+    rateLimits: {
+      hit: async (k, w, n) => await on((s) => s.rateLimits.hit(k, w, n))
+    },
+    async close () {
+      const s = await ready.catch(() => null)
+      await s?.close()
+    }
+  }
+}

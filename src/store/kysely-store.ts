@@ -1,0 +1,150 @@
+import { Migrator, sql, type Kysely, type Selectable } from 'kysely'
+import type { Medium } from '../policy/canonical.js'
+import { migrations, type Dialect } from './migrations.js'
+import { MIGRATION_LOCK_TABLE, MIGRATION_TABLE, type Database, type InvitesTable, type SessionsTable } from './schema.js'
+import type { Invite, InviteSource, NewInvite, Store, TokenSession } from './store.js'
+
+// The Store over kysely, the same SQL for SQLite and PostgreSQL. Only the connection set-up
+// (sqlite.ts, postgres.ts) differs.
+
+const ID = /^[1-9][0-9]{0,14}$/
+
+function num (v: number | string): number { return typeof v === 'number' ? v : Number(v) }
+
+function toInvite (r: Selectable<InvitesTable>): Invite {
+  return {
+    id: String(r.id),
+    medium: r.medium as Medium,
+    address: r.address,
+    room_id: r.room_id,
+    source: r.source as InviteSource,
+    created_at: num(r.created_at),
+    expires_at: num(r.expires_at),
+    revoked_at: r.revoked_at === null ? null : num(r.revoked_at)
+  }
+}
+
+function toSession (r: Selectable<SessionsTable>): TokenSession {
+  return { client_secret: r.client_secret, sid: r.sid, medium: r.medium as Medium, address: r.address, endpoint: r.endpoint, expires_at: num(r.expires_at) }
+}
+
+// Page tokens are opaque to clients so the ordering key can change without breaking them
+function encodeFrom (id: string): string { return Buffer.from(`i:${id}`).toString('base64url') }
+function decodeFrom (token: string): number | null {
+  const m = /^i:([0-9]{1,15})$/.exec(Buffer.from(token, 'base64url').toString('latin1'))
+  return m === null ? null : Number(m[1])
+}
+
+export class InvalidPageToken extends Error {}
+
+export async function migrate (db: Kysely<Database>, dialect: Dialect, schema?: string): Promise<void> {
+  const migrator = new Migrator({
+    db,
+    provider: { getMigrations: async () => migrations(dialect) },
+    migrationTableName: MIGRATION_TABLE,
+    migrationLockTableName: MIGRATION_LOCK_TABLE,
+    ...(schema !== undefined ? { migrationTableSchema: schema } : {})
+  })
+  const { error, results } = await migrator.migrateToLatest()
+  if (error !== undefined) {
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName
+    throw new Error(`schema migration ${failed ?? ''} failed: ${(error as Error).message ?? String(error)}`)
+  }
+}
+
+export function kyselyStore (db: Kysely<Database>, kind: Dialect): Store {
+  const insertValues = (i: NewInvite, now: number) => ({
+    medium: i.medium,
+    address: i.address,
+    room_id: i.room_id,
+    source: i.source,
+    created_at: i.created_at ?? now,
+    expires_at: i.expires_at,
+    revoked_at: null
+  })
+  return {
+    kind,
+    invites: {
+      async add (invite) {
+        const row = await db.insertInto('regguard_invites').values(insertValues(invite, Date.now())).returningAll().executeTakeFirstOrThrow()
+        return toInvite(row)
+      },
+      async addMany (invites) {
+        if (invites.length === 0) return []
+        const now = Date.now()
+        return await db.transaction().execute(async (trx) => {
+          const out: Invite[] = []
+          for (const invite of invites) {
+            out.push(toInvite(await trx.insertInto('regguard_invites').values(insertValues(invite, now)).returningAll().executeTakeFirstOrThrow()))
+          }
+          return out
+        })
+      },
+      async findPending (medium, address, now) {
+        const row = await db.selectFrom('regguard_invites').selectAll()
+          .where('medium', '=', medium).where('address', '=', address)
+          .where('revoked_at', 'is', null).where('expires_at', '>', now)
+          .orderBy('id', 'desc').limit(1).executeTakeFirst()
+        return row === undefined ? null : toInvite(row)
+      },
+      async list (query) {
+        let q = db.selectFrom('regguard_invites').selectAll()
+        if (query.medium !== undefined) q = q.where('medium', '=', query.medium)
+        if (query.address !== undefined) q = q.where('address', '=', query.address)
+        if (query.from !== undefined) {
+          const after = decodeFrom(query.from)
+          if (after === null) throw new InvalidPageToken('invalid page token')
+          q = q.where('id', '>', after)
+        }
+        const rows = await q.orderBy('id', 'asc').limit(query.limit + 1).execute()
+        const invites = rows.slice(0, query.limit).map(toInvite)
+        const last = invites[invites.length - 1]
+        return rows.length > query.limit && last !== undefined ? { invites, next: encodeFrom(last.id) } : { invites }
+      },
+      async get (id) {
+        if (!ID.test(id)) return null
+        const row = await db.selectFrom('regguard_invites').selectAll().where('id', '=', Number(id)).executeTakeFirst()
+        return row === undefined ? null : toInvite(row)
+      },
+      async revoke (id, now = Date.now()) {
+        if (!ID.test(id)) return false
+        const r = await db.updateTable('regguard_invites')
+          .set({ revoked_at: sql<number>`coalesce(revoked_at, ${now})` })
+          .where('id', '=', Number(id)).executeTakeFirst()
+        return Number(r.numUpdatedRows) > 0
+      }
+    },
+    sessions: {
+      async put (s) {
+        const values = { ...s, created_at: Date.now() }
+        await db.insertInto('regguard_sessions').values(values)
+          .onConflict((oc) => oc.columns(['client_secret', 'sid']).doUpdateSet({
+            medium: s.medium, address: s.address, endpoint: s.endpoint, created_at: values.created_at, expires_at: s.expires_at
+          }))
+          .execute()
+      },
+      async get (clientSecret, sid, now) {
+        const row = await db.selectFrom('regguard_sessions').selectAll()
+          .where('client_secret', '=', clientSecret).where('sid', '=', sid).where('expires_at', '>', now)
+          .executeTakeFirst()
+        return row === undefined ? null : toSession(row)
+      }
+    },
+    rateLimits: {
+      async hit (key, windowMs, now) {
+        const windowStart = Math.floor(now / windowMs) * windowMs
+        // one upsert: a newer window restarts the count, the same (or, with clock skew, an
+        // older) one adds to it; the database serialises concurrent hits on the row
+        const row = await db.insertInto('regguard_rate_limits')
+          .values({ key, window_start: windowStart, count: 1 })
+          .onConflict((oc) => oc.column('key').doUpdateSet({
+            count: sql<number>`CASE WHEN excluded.window_start > regguard_rate_limits.window_start THEN 1 ELSE regguard_rate_limits.count + 1 END`,
+            window_start: sql<number>`CASE WHEN excluded.window_start > regguard_rate_limits.window_start THEN excluded.window_start ELSE regguard_rate_limits.window_start END`
+          }))
+          .returning('count').executeTakeFirstOrThrow()
+        return Number(row.count)
+      }
+    },
+    async close () { await db.destroy() }
+  }
+}

@@ -1,0 +1,53 @@
+import { Kysely, PostgresDialect, sql } from 'kysely'
+import pg from 'pg'
+import { kyselyStore, migrate } from './kysely-store.js'
+import type { Database } from './schema.js'
+import type { Store } from './store.js'
+
+export interface PostgresTarget {
+  connectionString: string
+  /** From "?schema=name": tables live there (created if missing); lets tests run side by side */
+  schema: string | null
+}
+
+const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/
+
+export function postgresTarget (url: string): PostgresTarget {
+  const u = new URL(url)
+  const schema = u.searchParams.get('schema')
+  u.searchParams.delete('schema')
+  if (schema !== null && !SCHEMA_NAME.test(schema)) throw new Error(`schema ${JSON.stringify(schema)} is not a plain SQL identifier`)
+  return { connectionString: u.toString(), schema }
+}
+
+export async function openPostgres (url: string): Promise<Store> {
+  const target = postgresTarget(url)
+  const pool = new pg.Pool({
+    connectionString: target.connectionString,
+    max: 10,
+    connectionTimeoutMillis: 10_000,
+    ...(target.schema !== null ? { options: `-c search_path=${target.schema}` } : {})
+  })
+  // an idle connection dropped by the server: the next query reconnects or fails on its own
+  pool.on('error', () => {})
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
+  try {
+    if (target.schema !== null) {
+      try {
+        await sql`CREATE SCHEMA IF NOT EXISTS ${sql.id(target.schema)}`.execute(db)
+      } catch (err) {
+        // two instances creating it at the same moment: the loser sees a duplicate
+        if ((err as { code?: string }).code !== '23505') throw err
+      }
+    }
+    const current = await sql<{ s: string | null }>`SELECT current_schema() AS s`.execute(db)
+    const schema = current.rows[0]?.s ?? null
+    if (schema === null) throw new Error('no schema in search_path exists; add ?schema=NAME to the URL')
+    // named explicitly: kysely otherwise finds its migration table in any schema of the database
+    await migrate(db, 'postgres', schema)
+    return kyselyStore(db, 'postgres')
+  } catch (err) {
+    await db.destroy().catch(() => {})
+    throw err
+  }
+}
