@@ -10,6 +10,7 @@ export type Canonical =
 
 const MAX_EMAIL_LENGTH = 500 // synapse.util.threepids.MAX_EMAIL_ADDRESS_LENGTH
 const LDH = /^[a-z0-9_.-]*$/
+const ASCII_NOT_LDH = /[\x00-\x2c\x2f\x3a-\x5e\x60\x7b-\x7f]/
 
 /**
  * A domain as regguard compares it: lower-cased, IDNA/UTS-46 to ASCII, one trailing dot
@@ -19,11 +20,14 @@ const LDH = /^[a-z0-9_.-]*$/
 export function canonicalDomain (domain: string): string | null {
   let d = domain.toLowerCase()
   if (!LDH.test(d)) {
+    // domainToASCII parses a URL host: it percent-decodes and cuts at "/", so "good.org/x" or
+    // "go%6fd.org" would come out as "good.org" while Synapse stores the text as given
+    if (ASCII_NOT_LDH.test(d)) return null
     d = domainToASCII(d)
-    if (d === '') return null
+    if (d === '' || !LDH.test(d)) return null
   }
   if (d.endsWith('.')) d = d.slice(0, -1)
-  if (d === '' || d.startsWith('.') || d.includes('..')) return null
+  if (d === '' || d.startsWith('.') || d.endsWith('.') || d.includes('..')) return null
   return d
 }
 
@@ -50,13 +54,30 @@ export function canonicalMsisdn (country: unknown, phoneNumber: unknown): Canoni
   if (typeof country !== 'string' || typeof phoneNumber !== 'string') {
     return { ok: false, reason: 'country and phone_number must be strings' }
   }
+  if (isVanityNumber(phoneNumber)) return { ok: false, reason: 'letters in the number' }
   try {
-    const region = country === '' ? undefined : country.toUpperCase() as CountryCode
+    // no upper-casing: Python's phonenumbers refuses "gb", so Synapse answers 400 to it
+    const region = country === '' ? undefined : country as CountryCode
     const parsed = parsePhoneNumberWithError(phoneNumber, { defaultCountry: region })
     return { ok: true, address: parsed.number.slice(1) }
   } catch (err) {
     return { ok: false, reason: (err as Error).message }
   }
+}
+
+// Python's phonenumbers reads a number with 3 or more letters as a vanity number
+// ("1-800-FLOWERS" -> 18003569377) where libphonenumber-js stops at the first letter (11800):
+// the policy would judge another number than the one Synapse stores. Such numbers are refused,
+// unless the letters are only an extension marker ("07700 900123 ext. 5"), which both strip.
+const NUMBER_START = /[\p{Nd}+\uff0b]/u
+const EXTENSION_TAIL = /^(?:ext|extn|extension|xtn|anexo|x)\.?\s*[:\uff1a.]?\s*\p{Nd}{1,7}#?\s*$/iu
+
+function isVanityNumber (phoneNumber: string): boolean {
+  const start = phoneNumber.search(NUMBER_START)
+  if (start === -1) return false
+  const rest = phoneNumber.slice(start)
+  if ((rest.match(/[A-Za-z]/g)?.length ?? 0) < 3) return false
+  return !EXTENSION_TAIL.test(rest.slice(rest.search(/[A-Za-z]/)))
 }
 
 /** An msisdn given whole (CLI, 3pid-checker): digits with or without "+", spaces allowed. */
