@@ -5,11 +5,18 @@ import type { LoadedConfig } from './config/load.js'
 import type { AppContext } from './context.js'
 import { matrixError } from './errors.js'
 import { createLogger, redactTarget, type Logger } from './log.js'
-import { classify, type Route, type TokenRoute } from './proxy/classify.js'
+import { classify, type InviteRoute, type Route, type TokenRoute } from './proxy/classify.js'
+import { adminInviteRoutes } from './routes/admin-invites.js'
 import { healthRoutes } from './routes/health.js'
+import { learnInvitesHandler } from './routes/learn-invites.js'
 import { passThroughHandler } from './routes/pass-through.js'
 import { requestTokenHandler } from './routes/request-token.js'
+import { threepidCheckRoute } from './routes/threepid-check.js'
 import { makeRuntime, type Runtime } from './runtime.js'
+import { deferredStore } from './store/deferred.js'
+import { openStore } from './store/open.js'
+import type { Store } from './store/store.js'
+import { storageKind } from './store/url.js'
 
 // Builds regguard's two fastify instances (the proxy and the admin listener) without listening.
 
@@ -24,6 +31,8 @@ export interface RegguardApp {
 
 export interface BuildOptions {
   logger?: Logger
+  /** A store opened by the caller (who closes it); default: opened from storage.url */
+  store?: Store
 }
 
 const kRoute = Symbol('regguard.route')
@@ -32,6 +41,7 @@ type TaggedRequest = { [kRoute]?: Route }
 // fastify routes on these synthetic paths; the classification was made on the raw target
 const POLICED_PATH = '/__regguard/requestToken'
 const FORWARD_PATH = '/__regguard/forward'
+const INVITE_PATH = '/__regguard/invite'
 
 function allMethods (app: FastifyInstance): string[] {
   for (const m of METHODS) {
@@ -64,7 +74,11 @@ export function buildApp (config: LoadedConfig, opts: BuildOptions = {}): Reggua
     bodyTimeout: hs.timeout_ms,
     keepAliveTimeout: 30_000
   })
-  const context: AppContext = { pool, runtime: () => runtime }
+  // opened now, awaited before listening (onReady): a store that cannot open stops start-up
+  const storeReady = opts.store !== undefined ? Promise.resolve(opts.store) : openStore(config.settings.storage.url)
+  storeReady.catch(() => {}) // reported through listen()
+  const store = deferredStore(storeReady, opts.store?.kind ?? storageKind(config.settings.storage.url) ?? 'sqlite')
+  const context: AppContext = { pool, runtime: () => runtime, store }
 
   const proxy: FastifyInstance = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
@@ -74,7 +88,7 @@ export function buildApp (config: LoadedConfig, opts: BuildOptions = {}): Reggua
     rewriteUrl (req) {
       const route = classify(req.method ?? 'GET', req.url ?? '/')
       ;(req as TaggedRequest)[kRoute] = route
-      return route.kind === 'forward' ? FORWARD_PATH : POLICED_PATH
+      return route.kind === 'forward' ? FORWARD_PATH : route.kind === 'invite' ? INVITE_PATH : POLICED_PATH
     }
   })
   // Bodies stay unread streams: forwarded as they arrive, or read by the policed route itself
@@ -85,6 +99,9 @@ export function buildApp (config: LoadedConfig, opts: BuildOptions = {}): Reggua
   const routeOf = (request: FastifyRequest): TokenRoute => (request.raw as TaggedRequest)[kRoute] as TokenRoute
   proxy.post(POLICED_PATH, requestTokenHandler(context, routeOf))
   proxy.route({ method: allMethods(proxy), url: FORWARD_PATH, handler: passThroughHandler(context) })
+  const inviteRouteOf = (request: FastifyRequest): InviteRoute => (request.raw as TaggedRequest)[kRoute] as InviteRoute
+  proxy.route({ method: ['POST', 'PUT'], url: INVITE_PATH, handler: learnInvitesHandler(context, inviteRouteOf) })
+  proxy.addHook('onReady', async () => { await storeReady })
 
   if (config.settings.log.requests) {
     proxy.addHook('onRequest', async (request, reply) => {
@@ -104,6 +121,9 @@ export function buildApp (config: LoadedConfig, opts: BuildOptions = {}): Reggua
   const admin: FastifyInstance = Fastify({ loggerInstance: logger as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }) })
   jsonErrorHandlers(admin)
   healthRoutes(admin)
+  adminInviteRoutes(admin, context)
+  threepidCheckRoute(admin, context)
+  admin.addHook('onReady', async () => { await storeReady })
 
   return {
     proxy,
@@ -113,6 +133,7 @@ export function buildApp (config: LoadedConfig, opts: BuildOptions = {}): Reggua
     async close () {
       await Promise.all([proxy.close(), admin.close()])
       await pool.close()
+      if (opts.store === undefined) await store.close()
     }
   }
 }

@@ -1,5 +1,6 @@
 import type { Dispatcher } from 'undici'
 import type { Runtime } from './runtime.js'
+import type { Store } from './store/store.js'
 
 // What every route needs, handed to each when the app is built.
 export interface AppContext {
@@ -7,4 +8,6 @@ export interface AppContext {
   pool: Dispatcher
   /** The configuration in force now (replaced whole on reload) */
   runtime: () => Runtime
+  /** Invites (and sessions): opened at start-up from storage.url, shared by instances */
+  store: Store
 }

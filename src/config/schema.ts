@@ -1,3 +1,4 @@
+import { addStoreFormats } from '../store/config-formats.js'
 import { addFormats } from './formats.js'
 
 // The one source of truth for configuration: convict validates against it, the environment
@@ -93,6 +94,12 @@ export const SCHEMA: Branch = {
       email_denied: { doc: 'Error text for a denied email. Empty: Synapse\'s wording for the endpoint.', format: String, default: '' },
       msisdn_denied: { doc: 'Error text for a denied phone number. Empty: Synapse\'s wording for the endpoint.', format: String, default: '' }
     }
+  },
+  storage: {
+    url: { doc: 'Where invites (and registration sessions) are kept: sqlite://FILE (relative to the working directory; one instance) or postgres://USER:PASSWORD@HOST:PORT/DATABASE (several instances share it). Migrated at start-up.', format: 'storage-url', default: 'sqlite://./data/regguard.sqlite' }
+  },
+  invites: {
+    ttl: { doc: 'How long an invite stays pending: milliseconds, or e.g. "7 days" (ma1sd\'s default).', format: 'positive-duration', default: 604800000, sampleValue: '7 days' }
   }
 }
 
@@ -114,6 +121,7 @@ export function leaves (node: Branch = SCHEMA, prefix = ''): Array<[string, Leaf
 /** The schema in convict's shape, with an environment variable for every scalar key. */
 export function convictSchema (node: Branch = SCHEMA, prefix = ''): Record<string, unknown> {
   addFormats()
+  addStoreFormats()
   const out: Record<string, unknown> = {}
   for (const [k, v] of Object.entries(node)) {
     const path = prefix === '' ? k : `${prefix}.${k}`

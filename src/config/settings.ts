@@ -17,4 +17,7 @@ export interface Settings {
     policy: { allowed: boolean, invite: boolean, threepid: ThreepidLists }
     messages: { email_denied: string, msisdn_denied: string }
   }
+  storage: { url: string }
+  /** ttl in milliseconds */
+  invites: { ttl: number }
 }

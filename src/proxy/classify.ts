@@ -9,9 +9,20 @@ export interface TokenRoute {
   medium: 'email' | 'msisdn'
 }
 
-export type Route = TokenRoute | { kind: 'forward' }
+/** A 3PID invite may pass here: forwarded as received, recorded when the homeserver accepts it. */
+export interface InviteRoute {
+  kind: 'invite'
+  /** rooms/{roomId}/invite (room id as it appears, still percent-encoded) or createRoom */
+  action: 'roomInvite' | 'createRoom'
+  rawRoomId: string | null
+}
+
+export type Route = TokenRoute | InviteRoute | { kind: 'forward' }
 
 const TOKEN = /^\/_matrix\/client\/(?:r0|v3|unstable)\/(register|account\/3pid)\/(email|msisdn)\/requestToken$/
+
+// Synapse's register_txn_path: POST on the path, PUT on the path plus a transaction id
+const INVITE = /^\/_matrix\/client\/(?:api\/v1|r0|v3|unstable)\/(?:rooms\/([^/]*)\/invite|createRoom)(\/[^/]*)?$/
 
 export const FORWARD: Route = { kind: 'forward' }
 
@@ -23,12 +34,19 @@ export function rawPath (target: string): string {
 
 export function classify (method: string, target: string): Route {
   // cheap prefix test first: almost every request is not policed
-  if (method !== 'POST' || !target.startsWith('/_matrix/client/')) return FORWARD
-  const m = TOKEN.exec(rawPath(target))
-  if (m === null) return FORWARD
+  if ((method !== 'POST' && method !== 'PUT') || !target.startsWith('/_matrix/client/')) return FORWARD
+  const path = rawPath(target)
+  const m = method === 'POST' ? TOKEN.exec(path) : null
+  if (m === null) return classifyInvite(method, path)
   return {
     kind: 'requestToken',
     endpoint: m[1] === 'register' ? 'register' : 'account',
     medium: m[2] as 'email' | 'msisdn'
   }
+}
+
+function classifyInvite (method: string, path: string): Route {
+  const m = INVITE.exec(path)
+  if (m === null || (method === 'PUT') !== (m[2] !== undefined)) return FORWARD
+  return { kind: 'invite', action: m[1] !== undefined ? 'roomInvite' : 'createRoom', rawRoomId: m[1] ?? null }
 }

@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { AppContext } from '../context.js'
 import type { MatrixErrorName } from '../errors.js'
+import { pendingInvite } from '../invites/pending.js'
 import { redactAddress } from '../log.js'
 import { decide, type Decision } from '../policy/policy.js'
 import { parseTokenRequest } from '../policy/token-request.js'
@@ -35,7 +36,8 @@ export function requestTokenHandler (ctx: AppContext, routeOf: (request: Fastify
     if (!parsed.ok) { sendError(res, parsed.error, parsed.message); return }
 
     const { config } = ctx.runtime()
-    const decision: Decision = decide(config.policy, parsed.medium, parsed.address, null)
+    const invite = await pendingInvite(ctx.store, config.policy, parsed.medium, parsed.address, request.log)
+    const decision: Decision = decide(config.policy, parsed.medium, parsed.address, invite)
     request.log.info({
       endpoint: route.endpoint,
       medium: route.medium,

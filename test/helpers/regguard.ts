@@ -1,4 +1,7 @@
+import { mkdtempSync, rmSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import { buildApp, type RegguardApp } from '../../src/app.js'
 import { loadConfig, type LoadedConfig } from '../../src/config/load.js'
@@ -28,6 +31,12 @@ export async function startRegguard (
   object.homeserver = { url: homeserverUrl, ...(object.homeserver ?? {}) }
   object.server = { port: 0, ...(object.server ?? {}) }
   object.admin = { port: 0, ...(object.admin ?? {}) }
+  if ((object.storage as { url?: unknown } | undefined)?.url === undefined) {
+    // a store of its own, so parallel tests never see each other's invites
+    const dir = mkdtempSync(join(tmpdir(), 'regguard-test-'))
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+    object.storage = { ...(object.storage ?? {}), url: `sqlite://${join(dir, 'regguard.sqlite')}` }
+  }
   const loaded = loadConfig({ object, env: {}, baseDir: opts.baseDir })
   const logs: Array<Record<string, unknown>> = []
   const sink = new Writable({
