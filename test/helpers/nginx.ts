@@ -136,12 +136,19 @@ async function waitReady (port: number, child: ChildProcess, output: () => strin
   }
 }
 
+/** SIGKILL for nginx's whole process group: killing only the master would orphan its workers,
+ * which keep serving the port. */
+function killGroup (child: ChildProcess): void {
+  if (child.pid === undefined) return
+  try { process.kill(-child.pid, 'SIGKILL') } catch {}
+}
+
 function stopChild (child: ChildProcess): Promise<void> {
   return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) { resolve(); return }
-    const kill = setTimeout(() => child.kill('SIGKILL'), 5000)
+    if (child.exitCode !== null || child.signalCode !== null) { killGroup(child); resolve(); return }
+    const kill = setTimeout(() => killGroup(child), 5000)
     child.once('exit', () => { clearTimeout(kill); resolve() })
-    child.kill('SIGQUIT') // graceful: finish in-flight requests, then exit
+    child.kill('SIGQUIT') // graceful: workers finish in-flight requests, then all exit
   })
 }
 
@@ -154,13 +161,14 @@ async function startOnce (bin: string, opts: NginxOptions): Promise<Nginx> {
   writeFileSync(join(dir, 'nginx.conf'), mainConfig(dir))
   const args = ['-p', dir + '/', '-c', join(dir, 'nginx.conf')]
   if (supportsErrorLogFlag(bin)) args.push('-e', join(dir, 'error.log'))
-  const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+  // its own process group, so the master and its workers can be ended together
+  const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true })
   let output = ''
   child.stdout?.on('data', (d: Buffer) => { output += d.toString() })
   child.stderr?.on('data', (d: Buffer) => { output += d.toString() })
   const errorLog = (): string => { try { return readFileSync(join(dir, 'error.log'), 'utf8') } catch { return '' } }
-  // a crashed test runner must not leave an nginx holding a port
-  const onExit = (): void => { child.kill('SIGKILL') }
+  // a test process dying on an uncaught error must not leave an nginx holding a port
+  const onExit = (): void => { killGroup(child); rmSync(dir, { recursive: true, force: true }) }
   process.once('exit', onExit)
   const cleanup = (): void => {
     process.removeListener('exit', onExit)
