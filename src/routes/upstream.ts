@@ -10,18 +10,31 @@ export function rawTarget (request: FastifyRequest): string {
   return (request.raw as { originalUrl?: string }).originalUrl ?? request.raw.url ?? '/'
 }
 
-/** Forwards the request as received: method, raw target, headers, and the given body. */
-export function forwardAsReceived (ctx: AppContext, request: FastifyRequest, res: ServerResponse, body: Buffer | Readable | null, collectBody?: number): Promise<ForwardOutcome> {
+/**
+ * The headers the homeserver gets for this request: as received, hop-by-hop removed,
+ * X-Forwarded-* set; `keep` can drop more (by lower-case name).
+ */
+export function upstreamHeadersFor (ctx: AppContext, request: FastifyRequest, keep?: (lowerName: string) => boolean): string[] {
   const req = request.raw
   const remoteAddress = req.socket.remoteAddress ?? ''
   const headers = upstreamRequestHeaders(req.rawHeaders, req.headers.connection, {
     trusted: ctx.runtime().trustPeer(remoteAddress),
     remoteAddress
   })
+  if (keep === undefined) return headers
+  const kept: string[] = []
+  for (let i = 0; i < headers.length; i += 2) {
+    if (keep((headers[i] as string).toLowerCase())) kept.push(headers[i] as string, headers[i + 1] as string)
+  }
+  return kept
+}
+
+/** Forwards the request as received: method, raw target, headers, and the given body. */
+export function forwardAsReceived (ctx: AppContext, request: FastifyRequest, res: ServerResponse, body: Buffer | Readable | null, collectBody?: number): Promise<ForwardOutcome> {
   return forward(ctx.pool, res, {
-    method: req.method ?? 'GET',
+    method: request.raw.method ?? 'GET',
     path: rawTarget(request),
-    headers,
+    headers: upstreamHeadersFor(ctx, request),
     body,
     collectBody
   })

@@ -1,0 +1,53 @@
+import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client'
+
+// Prometheus metrics, one registry per app (so two apps in one process, as in tests, never
+// share counters). Served on the admin listener at GET /metrics.
+
+export class Metrics {
+  readonly registry = new Registry()
+  readonly decisions = new Counter({
+    name: 'regguard_policy_decisions_total',
+    help: 'Policy decisions on token requests and registrations',
+    labelNames: ['endpoint', 'medium', 'result', 'rule'] as const,
+    registers: [this.registry]
+  })
+
+  readonly upstreamSeconds = new Histogram({
+    name: 'regguard_upstream_response_seconds',
+    help: 'Time from forwarding a request to the homeserver until its response headers arrived',
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers: [this.registry]
+  })
+
+  readonly upstreamErrors = new Counter({
+    name: 'regguard_upstream_errors_total',
+    help: 'Requests the homeserver did not answer, by kind (unreachable, timeout, aborted)',
+    labelNames: ['kind'] as const,
+    registers: [this.registry]
+  })
+
+  readonly rateLimited = new Counter({
+    name: 'regguard_rate_limited_total',
+    help: 'Requests refused with M_LIMIT_EXCEEDED, by limit (ip, address)',
+    labelNames: ['limit'] as const,
+    registers: [this.registry]
+  })
+
+  readonly invitesRecorded = new Counter({
+    name: 'regguard_invites_recorded_total',
+    help: 'Pending 3PID invites recorded, by source (traffic, admin, import)',
+    labelNames: ['source'] as const,
+    registers: [this.registry]
+  })
+
+  readonly configReloads = new Counter({
+    name: 'regguard_config_reloads_total',
+    help: 'Configuration reloads (SIGHUP), by result (ok, refused)',
+    labelNames: ['result'] as const,
+    registers: [this.registry]
+  })
+
+  constructor (opts: { processMetrics?: boolean } = {}) {
+    if (opts.processMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'regguard_' })
+  }
+}

@@ -1,0 +1,68 @@
+import type { ServerResponse } from 'node:http'
+import type { Dispatcher } from 'undici'
+import { clientResponseHeaders } from './headers.js'
+import type { ForwardFailure, ForwardRequest } from './forward.js'
+
+// A buffered round trip, for the few answers regguard must read or rewrite before the client
+// sees them (/register's user-interactive auth). Everything else streams through forward().
+
+export interface Exchanged {
+  status: number
+  statusText: string
+  /** flat [name, value, ...], hop-by-hop removed */
+  headers: string[]
+  body: Buffer
+}
+
+export type ExchangeResult = { ok: true, answer: Exchanged } | { ok: false, failure: ForwardFailure }
+
+const MAX_BUFFERED = 1024 * 1024
+
+export function exchange (pool: Dispatcher, req: Omit<ForwardRequest, 'collectBody'>): Promise<ExchangeResult> {
+  return new Promise((resolve) => {
+    let status = 0
+    let statusText = ''
+    let headers: string[] = []
+    const chunks: Buffer[] = []
+    let size = 0
+    let abort: ((err: Error) => void) | null = null
+    const handler: Dispatcher.DispatchHandler = {
+      onConnect (a) { abort = a as (err: Error) => void },
+      onHeaders (statusCode, rawHeaders, _resume, text) {
+        if (statusCode < 200) return true
+        status = statusCode
+        statusText = text
+        headers = clientResponseHeaders(rawHeaders as unknown as Buffer[])
+        return true
+      },
+      onData (chunk) {
+        size += chunk.length
+        if (size > MAX_BUFFERED) { abort?.(new Error('answer too large to inspect')); return false }
+        chunks.push(Buffer.from(chunk))
+        return true
+      },
+      onComplete () { resolve({ ok: true, answer: { status, statusText, headers, body: Buffer.concat(chunks, size) } }) },
+      onError (err) {
+        const code = (err as { code?: string }).code
+        resolve({ ok: false, failure: code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' ? 'timeout' : 'unreachable' })
+      }
+    }
+    try {
+      pool.dispatch({ method: req.method as Dispatcher.HttpMethod, path: req.path, headers: req.headers, body: req.body } as Dispatcher.DispatchOptions, handler)
+    } catch (err) {
+      handler.onError?.(err as Error)
+    }
+  })
+}
+
+/** Sends an exchanged answer to the client, with a replacement body if given. */
+export function sendExchanged (res: ServerResponse, answer: Exchanged, body?: Buffer): void {
+  const out = body ?? answer.body
+  const headers: string[] = []
+  for (let i = 0; i < answer.headers.length; i += 2) {
+    if ((answer.headers[i] as string).toLowerCase() !== 'content-length') headers.push(answer.headers[i] as string, answer.headers[i + 1] as string)
+  }
+  headers.push('Content-Length', String(out.length))
+  res.writeHead(answer.status, answer.statusText, headers)
+  res.end(out)
+}
