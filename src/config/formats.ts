@@ -24,6 +24,15 @@ export function addFormats (): void {
     }
   })
   convict.addFormat({
+    // convict's Boolean turns every string but "false" into true: "no", "0" or "off" (from the
+    // environment, or YAML 1.1 habits) would silently open registration
+    name: 'boolean',
+    validate (v: unknown) {
+      if (typeof v !== 'boolean') throw new Error('must be true or false')
+    },
+    coerce (v: unknown) { return v === 'true' ? true : v === 'false' ? false : v }
+  })
+  convict.addFormat({
     name: 'optional-boolean',
     validate (v: unknown) {
       if (v !== null && typeof v !== 'boolean') throw new Error('must be true or false')

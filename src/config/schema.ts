@@ -78,13 +78,13 @@ export const SCHEMA: Branch = {
   },
   log: {
     level: { doc: 'pino log level: fatal, error, warn, info, debug, trace or silent.', format: 'log-level', default: 'info' },
-    full_addresses: { doc: 'Log policy decisions with the whole address. Off: the local part (or number) is hashed, the domain kept.', format: Boolean, default: false },
-    requests: { doc: 'Log one line per proxied request (method, path without access_token, status).', format: Boolean, default: false }
+    full_addresses: { doc: 'Log policy decisions with the whole address. Off: the local part (or number) is hashed, the domain kept.', format: 'boolean', default: false },
+    requests: { doc: 'Log one line per proxied request (method, path without access_token, status).', format: 'boolean', default: false }
   },
   register: {
     policy: {
-      allowed: { doc: 'Decision when no invite and no list matched.', format: Boolean, default: false },
-      invite: { doc: 'A pending 3PID invite for the address allows it, before any list.', format: Boolean, default: true },
+      allowed: { doc: 'Decision when no invite and no list matched.', format: 'boolean', default: false },
+      invite: { doc: 'A pending 3PID invite for the address allows it, before any list.', format: 'boolean', default: true },
       threepid: threepidLists()
     },
     allowed: alias('register.policy.allowed', 'optional-boolean'),
