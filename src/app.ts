@@ -106,13 +106,15 @@ export function buildApp (config: LoadedConfig, opts: BuildOptions = {}): Reggua
   if (config.settings.log.requests) {
     proxy.addHook('onRequest', async (request, reply) => {
       const started = process.hrtime.bigint()
+      // read now: by 'finish' Node may have detached the socket that request.ip is computed from
+      const clientIp = request.ip
       reply.raw.once('finish', () => {
         request.log.info({
           method: request.raw.method,
           target: redactTarget((request.raw as { originalUrl?: string }).originalUrl ?? ''),
           status: reply.raw.statusCode,
           ms: Number(process.hrtime.bigint() - started) / 1e6,
-          client_ip: request.ip
+          client_ip: clientIp
         }, 'request')
       })
     })
