@@ -8,6 +8,11 @@ const HOP_BY_HOP = new Set([
 
 function connectionTokens (value: string | undefined): Set<string> | null {
   if (value === undefined) return null
+  // nearly every message says just one of these: skip the split on the hot path
+  if (value.length <= 10) {
+    const v = value.toLowerCase()
+    if (v === 'keep-alive' || v === 'close') return null
+  }
   const tokens = value.toLowerCase().split(',').map((s) => s.trim()).filter((s) => s !== '' && s !== 'close' && s !== 'keep-alive')
   return tokens.length === 0 ? null : new Set(tokens)
 }

@@ -1,0 +1,36 @@
+import autocannon from 'autocannon'
+
+// One load run with autocannon: a warm-up whose numbers are thrown away, then the measurement.
+
+export interface LoadSpec {
+  method: 'GET' | 'POST'
+  path: string
+  body?: Buffer
+  headers?: Record<string, string>
+  connections: number
+}
+
+export interface LoadResult {
+  rps: number
+  p50: number
+  p99: number
+  /** Answers by status code, to tell a proxy that answered from one that failed */
+  statuses: Record<string, number>
+  errors: number
+}
+
+export async function load (base: string, spec: LoadSpec, durationS: number, warmupS: number): Promise<LoadResult> {
+  const opts = {
+    url: base + spec.path,
+    method: spec.method,
+    headers: spec.headers,
+    body: spec.body,
+    connections: spec.connections,
+    timeout: 30
+  }
+  if (warmupS > 0) await autocannon({ ...opts, duration: warmupS })
+  const r = await autocannon({ ...opts, duration: durationS })
+  const statuses: Record<string, number> = {}
+  for (const [code, s] of Object.entries(r.statusCodeStats)) statuses[code] = s.count
+  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, statuses, errors: r.errors + r.timeouts }
+}

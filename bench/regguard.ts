@@ -1,0 +1,66 @@
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import YAML from 'yaml'
+import { leaves } from '../src/config/schema.js'
+import { freePort, startChild, waitForPort, type Child } from './procs.js'
+
+// regguard as operators run it: the real CLI in its own process, from a YAML file.
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
+export const CLI = join(ROOT, 'dist', 'src', 'cli.js')
+
+export const DENIED_DOMAIN = 'denied.example'
+export const ALLOWED_DOMAIN = 'allowed.example'
+
+/** Does this build's config schema have the key? (other work adds keys over time) */
+export function schemaHas (path: string): boolean {
+  return leaves().some(([p]) => p === path)
+}
+
+export interface RegguardOptions {
+  workers?: number
+  /** Extra node flags for the regguard process, e.g. --cpu-prof */
+  nodeArgs?: string[]
+}
+
+export function benchConfig (dir: string, port: number, adminPort: number, upstreamUrl: string, opts: RegguardOptions): Record<string, unknown> {
+  const server: Record<string, unknown> = { host: '127.0.0.1', port }
+  if (opts.workers !== undefined && opts.workers !== 1) {
+    if (!schemaHas('server.workers')) throw new Error('this build has no server.workers option')
+    server.workers = opts.workers
+  }
+  const config: Record<string, unknown> = {
+    server,
+    homeserver: { url: upstreamUrl },
+    admin: { host: '127.0.0.1', port: adminPort },
+    log: { level: 'warn' },
+    register: {
+      policy: {
+        allowed: false,
+        threepid: { email: { domain: { whitelist: [ALLOWED_DOMAIN], blacklist: [DENIED_DOMAIN] } } }
+      }
+    }
+  }
+  if (schemaHas('storage.url')) config.storage = { url: `sqlite://${join(dir, 'regguard.sqlite')}` }
+  return config
+}
+
+export interface Regguard { url: string, child: Child, configFile: string }
+
+export async function startRegguard (dir: string, upstreamUrl: string, opts: RegguardOptions = {}): Promise<Regguard> {
+  const home = join(dir, `regguard-${opts.workers ?? 1}w`)
+  mkdirSync(home, { recursive: true })
+  const port = await freePort()
+  const adminPort = await freePort()
+  const configFile = join(home, 'regguard.yaml')
+  writeFileSync(configFile, YAML.stringify(benchConfig(home, port, adminPort, upstreamUrl, opts)))
+  const child = startChild(process.execPath, [...(opts.nodeArgs ?? []), CLI, '--config', configFile], {
+    stdio: ['ignore', 'inherit', 'pipe'],
+    cwd: home,
+    // the environment could override keys of the file (REGGUARD_*): the bench wants only its file
+    env: Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('REGGUARD_')))
+  })
+  await waitForPort(port, child)
+  return { url: `http://127.0.0.1:${port}`, child, configFile }
+}

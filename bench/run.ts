@@ -1,0 +1,149 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { load, type LoadResult, type LoadSpec } from './load.js'
+import { loadAverage, machineLines } from './machine.js'
+import { findNginx, nginxVersion, startNginx } from './nginx.js'
+import { policyTable, runPolicyBench } from './policy.js'
+import { firstJsonLine, startChild, stopAll } from './procs.js'
+import { ALLOWED_DOMAIN, DENIED_DOMAIN, schemaHas, startRegguard } from './regguard.js'
+import { fmt, table } from './table.js'
+
+// npm run bench [-- options]: the upstream alone, nginx and regguard under the same load, then
+// the policy micro-benchmark. Prints markdown tables; nothing is asserted.
+
+const USAGE = `usage: npm run bench -- [options]
+  --policy-only          only the policy decision micro-benchmark
+  --http-only            only the HTTP scenarios
+  --duration S           seconds measured per row (default 8)
+  --warmup S             seconds of warm-up before each row, not measured (default 2)
+  --connections N        connections for the small requests (default 50)
+  --post-connections N   connections for the 1 MiB uploads (default 10)
+  --workers LIST         regguard variants by server.workers, e.g. 1,2 (default: 1)
+  --scenarios LIST       get,post,denied,allowed (default: all)
+  --targets LIST         upstream,nginx,regguard (default: all)
+  --cpu-prof DIR         run regguard under node --cpu-prof, profiles written to DIR
+`
+
+const TOKEN_PATH = '/_matrix/client/v3/register/email/requestToken'
+const tokenBody = (domain: string): Buffer => Buffer.from(JSON.stringify({ client_secret: 'benchsecret', email: `someone@${domain}`, send_attempt: 1 }))
+const JSON_HEADERS = { 'content-type': 'application/json' }
+
+interface Scenario {
+  key: string
+  title: string
+  spec: (connections: number, postConnections: number) => LoadSpec
+  /** nginx has no equivalent of regguard answering alone */
+  nginx: boolean
+}
+
+const SCENARIOS: Scenario[] = [
+  { key: 'get', title: 'pass-through GET /versions', nginx: true, spec: (c) => ({ method: 'GET', path: '/_matrix/client/versions', connections: c }) },
+  {
+    key: 'post',
+    title: 'pass-through 1 MiB POST',
+    nginx: true,
+    spec: (_c, pc) => ({ method: 'POST', path: '/_matrix/media/v3/upload?filename=bench.bin', body: Buffer.alloc(2 ** 20, 0x61), headers: { 'content-type': 'application/octet-stream' }, connections: pc })
+  },
+  { key: 'denied', title: 'requestToken denied', nginx: false, spec: (c) => ({ method: 'POST', path: TOKEN_PATH, body: tokenBody(DENIED_DOMAIN), headers: JSON_HEADERS, connections: c }) },
+  { key: 'allowed', title: 'requestToken allowed', nginx: true, spec: (c) => ({ method: 'POST', path: TOKEN_PATH, body: tokenBody(ALLOWED_DOMAIN), headers: JSON_HEADERS, connections: c }) }
+]
+
+interface Row { scenario: Scenario, target: string, result: LoadResult }
+
+function list (v: string | undefined, all: string[]): string[] {
+  return v === undefined ? all : v.split(',').map((s) => s.trim()).filter((s) => s !== '')
+}
+
+async function httpBench (values: Record<string, string | boolean | undefined>): Promise<void> {
+  const duration = Number(values.duration ?? 8)
+  const warmup = Number(values.warmup ?? 2)
+  const connections = Number(values.connections ?? 50)
+  const postConnections = Number(values['post-connections'] ?? 10)
+  const workers = list(values.workers as string | undefined, ['1']).map(Number)
+  const scenarios = SCENARIOS.filter((s) => list(values.scenarios as string | undefined, SCENARIOS.map((x) => x.key)).includes(s.key))
+  const targets = list(values.targets as string | undefined, ['upstream', 'nginx', 'regguard'])
+  const nginxBin = findNginx()
+  const version = nginxBin === null ? 'not installed (bash .ci/install-nginx.sh): nginx rows skipped' : nginxVersion(nginxBin)
+  for (const l of machineLines(version)) process.stdout.write(l + '\n')
+  process.stdout.write(`load: autocannon, ${connections} connections (${postConnections} for 1 MiB POST), ${warmup} s warm-up + ${duration} s per row\n\n`)
+
+  const dir = mkdtempSync(join(tmpdir(), 'regguard-bench-'))
+  try {
+    const upstream = startChild(process.execPath, [new URL('./upstream.js', import.meta.url).pathname])
+    const { port } = await firstJsonLine<{ port: number }>(upstream)
+    const bases: Array<[string, string]> = []
+    if (targets.includes('upstream')) bases.push(['upstream', `http://127.0.0.1:${port}`])
+    if (targets.includes('nginx') && nginxBin !== null) bases.push(['nginx', (await startNginx(nginxBin, dir, port)).url])
+    if (targets.includes('regguard')) {
+      const nodeArgs = values['cpu-prof'] !== undefined ? ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof'] as string] : []
+      for (const w of workers) {
+        const rg = await startRegguard(dir, `http://127.0.0.1:${port}`, { workers: w, nodeArgs })
+        bases.push([w === 1 ? 'regguard' : `regguard ${w} workers`, rg.url])
+      }
+    }
+
+    const rows: Row[] = []
+    for (const s of scenarios) {
+      for (const [target, base] of bases) {
+        if (target === 'nginx' && !s.nginx) continue
+        const result = await load(base, s.spec(connections, postConnections), duration, warmup)
+        rows.push({ scenario: s, target, result })
+        process.stderr.write(`  ${s.title} / ${target}: ${fmt(result.rps)} req/s\n`)
+      }
+    }
+    process.stdout.write('\n' + table(
+      ['scenario', 'target', 'req/s', 'p50 ms', 'p99 ms', 'x nginx', 'x upstream', 'answers'],
+      rows.map((r) => {
+        const of = (t: string): number | undefined => rows.find((x) => x.scenario === r.scenario && x.target === t)?.result.rps
+        const statuses = Object.entries(r.result.statuses).map(([c, n]) => `${c}: ${fmt(n)}`).join(', ')
+        return [
+          r.scenario.title, r.target, fmt(r.result.rps), fmt(r.result.p50, 1), fmt(r.result.p99, 1),
+          r.target === 'nginx' || !r.scenario.nginx ? '-' : fmt(r.result.rps / (of('nginx') ?? NaN), 2),
+          r.target === 'upstream' ? '-' : fmt(r.result.rps / (of('upstream') ?? NaN), 2),
+          statuses + (r.result.errors > 0 ? `, errors: ${fmt(r.result.errors)}` : '')
+        ]
+      })
+    ) + '\n')
+    process.stdout.write(`(denied requestToken: "x upstream" compares with the upstream answering the same request; nginx has no equivalent)\n`)
+    process.stdout.write(`load average at end: ${loadAverage()}\n`)
+    if (schemaHas('storage.url')) process.stdout.write('regguard ran with storage.url = a temporary sqlite file\n')
+  } finally {
+    await stopAll()
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+async function main (): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      'policy-only': { type: 'boolean' },
+      'http-only': { type: 'boolean' },
+      duration: { type: 'string' },
+      warmup: { type: 'string' },
+      connections: { type: 'string' },
+      'post-connections': { type: 'string' },
+      workers: { type: 'string' },
+      scenarios: { type: 'string' },
+      targets: { type: 'string' },
+      'cpu-prof': { type: 'string' },
+      help: { type: 'boolean', short: 'h' }
+    }
+  })
+  if (values.help === true) { process.stdout.write(USAGE); return }
+  if (values['policy-only'] !== true) await httpBench(values)
+  if (values['http-only'] !== true) {
+    process.stdout.write('\npolicy decision (email, domain blacklist from a generated file; each size in a fresh process)\n\n')
+    process.stdout.write(policyTable(await runPolicyBench()) + '\n')
+  }
+}
+
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, () => { void stopAll().finally(() => process.exit(130)) })
+}
+main().catch(async (err) => {
+  await stopAll()
+  process.stderr.write(`bench: ${(err as Error).stack ?? String(err)}\n`)
+  process.exit(1)
+})
