@@ -1,5 +1,5 @@
 import t from 'tap'
-import { loadConfig } from '../../src/config/load.js'
+import { ConfigError, loadConfig } from '../../src/config/load.js'
 import { convictSchema, envName, leaves } from '../../src/config/schema.js'
 
 // Every scalar key has an environment variable REGGUARD_<PATH>, and it wins over the file.
@@ -78,8 +78,10 @@ t.test('list keys take comma-separated values', async (t) => {
 })
 
 t.test('a bad value from the environment names the key', async (t) => {
-  t.throws(() => loadConfig({ env: { REGGUARD_SERVER_PORT: '70000' } }), { key: 'server.port' })
-  t.throws(() => loadConfig({ env: { REGGUARD_HOMESERVER_URL: 'http://h/path' } }), { key: 'homeserver.url' })
+  const port = t.throws(() => loadConfig({ env: { REGGUARD_SERVER_PORT: '70000' } })) as ConfigError
+  t.equal(port.key, 'server.port')
+  const url = t.throws(() => loadConfig({ env: { REGGUARD_HOMESERVER_URL: 'http://h/path' } })) as ConfigError
+  t.equal(url.key, 'homeserver.url')
 })
 
 t.test('loadConfig does not read process.env when env is given', async (t) => {
