@@ -1,6 +1,6 @@
 import t from 'tap'
 import { request } from 'undici'
-import { startHomeserver } from '../helpers/homeserver.js'
+import { startHomeserver, type Reply } from '../helpers/homeserver.js'
 import { rawRequest } from '../helpers/raw-http.js'
 import { startRegguard } from '../helpers/regguard.js'
 
@@ -98,7 +98,7 @@ t.test('the response comes back unchanged: status, headers (several Set-Cookie),
 
 t.test('statuses without a body, and HEAD, keep their headers', async (t) => {
   const hs = await startHomeserver(t)
-  hs.respond((r) => {
+  hs.respond((r): Reply => {
     if (r.url.endsWith('/204')) return { status: 204, headers: { 'X-Kind': 'no-content' } }
     if (r.url.endsWith('/304')) return { status: 304, headers: { ETag: '"v1"' } }
     return { status: 200, headers: { 'Content-Type': 'image/png', 'Content-Length': '12345' } }
@@ -147,6 +147,17 @@ t.test('hop-by-hop request headers stop at regguard', async (t) => {
   t.notMatch(values(got.rawHeaders, 'connection').join(','), /x-connection-only|x-also-dropped/i, 'the client\'s Connection list is not forwarded')
   t.strictSame(values(got.rawHeaders, 'x-end-to-end'), ['kept'])
   t.equal(got.body.toString(), '{}')
+})
+
+t.test('an Upgrade request is forwarded as a plain request, without the upgrade', async (t) => {
+  const hs = await startHomeserver(t)
+  const rg = await startRegguard(t, hs.url)
+  const res = await rawRequest(rg.port, 'GET /_matrix/client/v3/ws HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n', 1500)
+  t.equal(res.status, 200, 'the homeserver answered it')
+  const got = hs.received[0]
+  t.equal(got?.url, '/_matrix/client/v3/ws')
+  t.strictSame(values(got?.rawHeaders ?? [], 'upgrade'), [])
+  t.notMatch(values(got?.rawHeaders ?? [], 'connection').join(','), /upgrade/i)
 })
 
 t.test('hop-by-hop response headers stop at regguard', async (t) => {

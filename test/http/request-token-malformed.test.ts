@@ -1,6 +1,6 @@
 import { connect } from 'node:net'
 import t from 'tap'
-import { startHomeserver } from '../helpers/homeserver.js'
+import { startHomeserver, type Reply } from '../helpers/homeserver.js'
 import { parseRawResponse, rawPost, type RawResponse } from '../helpers/raw-http.js'
 import { startRegguard } from '../helpers/regguard.js'
 
@@ -130,7 +130,7 @@ t.test("homeserver rows (already in use, rate limited) come back from the homese
   const rg = await startRegguard(t, hs.url, policy)
   const inUse = '{"errcode":"M_THREEPID_IN_USE","error":"Email is already in use"}'
   const limited = '{"errcode":"M_LIMIT_EXCEEDED","error":"Too Many Requests","retry_after_ms":2000}'
-  hs.respond((r) => r.body.includes('send_attempt":1')
+  hs.respond((r): Reply => r.body.includes('send_attempt":1')
     ? { status: 400, headers: { 'Content-Type': 'application/json' }, body: inUse }
     : { status: 429, headers: { 'Content-Type': 'application/json', 'Retry-After': '2' }, body: limited })
   const path = '/_matrix/client/v3/register/email/requestToken'

@@ -49,6 +49,10 @@ const NOT_ROUTED = [
   `/_matrix/client/v3/register/email/requestToken;x=1`,
   `/_matrix/client/v3/register/email/requestToken%20`,
   `/_matrix/client/v4/register/email/requestToken`,
+  // WHATWG URL turns "\\" into "/" in http(s) URLs; Synapse does not
+  `${V3}/register\\email/requestToken`,
+  `${V3}\\register/email/requestToken`,
+  `${V3}/register/email\\requestToken`,
   `/_matrix/client/r0/register/msisdn/requestToken/`,
   `/prefix/_matrix/client/v3/register/email/requestToken`
 ]
@@ -106,6 +110,10 @@ t.test('pass-through targets of every kind keep their bytes, query strings inclu
     '/_matrix/client/v3//login//',
     '/_synapse/client/%2e%2e/%2E%2E/admin',
     '/a/b/../../../../etc/passwd',
+    // characters a WHATWG URL would percent-encode; sloppy clients send them raw
+    '/_matrix/client/v3/sync?filter={"room":{"timeline":{"limit":1}}}',
+    '/_matrix/client/v3/a|b/c^d/e`f/<g>/[h]/\'i\'',
+    '/_matrix/client/v3/x\\y',
     '/?',
     '/'
   ]
