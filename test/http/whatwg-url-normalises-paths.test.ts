@@ -49,7 +49,7 @@ const NOT_ROUTED = [
   `/_matrix/client/v3/register/email/requestToken;x=1`,
   `/_matrix/client/v3/register/email/requestToken%20`,
   `/_matrix/client/v4/register/email/requestToken`,
-  // WHATWG URL turns "\\" into "/" in http(s) URLs; Synapse does not
+  // WHATWG URL turns a backslash into "/" in http(s) URLs; Synapse does not
   `${V3}/register\\email/requestToken`,
   `${V3}\\register/email/requestToken`,
   `${V3}/register/email\\requestToken`,
