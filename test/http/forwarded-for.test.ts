@@ -81,3 +81,20 @@ t.test('a trusted range given as CIDR', async (t) => {
   t.strictSame(values(hs.received[0]?.rawHeaders ?? [], 'x-forwarded-for'), ['203.0.113.7, 127.0.0.1'])
   t.equal(rg.logs.find((l) => l.msg === 'policy decision')?.client_ip, '203.0.113.7')
 })
+
+// Known bug, not in this test's files to fix: src/app.ts builds fastify with
+// `trustProxy: config.settings.server.trusted_proxies`, fixed at start, while the headers use
+// runtime().trustPeer, swapped on reload (SIGHUP). Fix: trustProxy: (addr, hop) => runtime's
+// compiled proxy-addr function, so request.ip follows the configuration in force.
+t.test('after a configuration reload, headers and logs follow the new trusted_proxies alike', {
+  todo: 'src/app.ts: trustProxy is not reloaded with the configuration'
+}, async (t) => {
+  const hs = await startHomeserver(t)
+  const rg = await startRegguard(t, hs.url, { ...allowAll, log: { requests: true } })
+  const { loadConfig } = await import('../../src/config/load.js')
+  rg.app.reconfigure(loadConfig({ object: { ...allowAll, homeserver: { url: hs.url }, server: { port: 0, trusted_proxies: ['10.0.0.1'] }, admin: { port: 0 }, log: { requests: true } }, env: {} }))
+  await rawPost(rg.port, TOKEN, body, { 'X-Forwarded-For': '203.0.113.7' })
+  t.strictSame(values(hs.received[0]?.rawHeaders ?? [], 'x-forwarded-for'), ['127.0.0.1'], 'headers: the peer is no longer trusted')
+  t.equal(rg.logs.find((l) => l.msg === 'policy decision')?.client_ip, '127.0.0.1', 'decision log: the same rule')
+  t.equal(rg.logs.find((l) => l.msg === 'request')?.client_ip, '127.0.0.1', 'request log: the same rule')
+})
