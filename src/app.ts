@@ -1,4 +1,5 @@
 import { METHODS } from 'node:http'
+import type { Duplex } from 'node:stream'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify'
 import { Pool } from 'undici'
 import type { LoadedConfig } from './config/load.js'
@@ -63,6 +64,14 @@ function jsonErrorHandlers (app: FastifyInstance): void {
   })
 }
 
+function answerClientError (err: Error & { code?: string }, socket: Duplex): void {
+  if (!socket.writable) { socket.destroy(); return }
+  const tooLarge = err.code === 'HPE_HEADER_OVERFLOW'
+  const status = tooLarge ? 431 : 400
+  const body = JSON.stringify({ errcode: tooLarge ? 'M_TOO_LARGE' : 'M_UNRECOGNIZED', error: tooLarge ? 'Request headers too large' : 'Malformed HTTP request' })
+  socket.end(`HTTP/1.1 ${status} ${tooLarge ? 'Request Header Fields Too Large' : 'Bad Request'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`)
+}
+
 export function buildApp (config: LoadedConfig, opts: BuildOptions = {}): RegguardApp {
   const logger = opts.logger ?? createLogger(config.settings.log.level)
   let runtime: Runtime = makeRuntime(config)
@@ -84,7 +93,10 @@ export function buildApp (config: LoadedConfig, opts: BuildOptions = {}): Reggua
     loggerInstance: logger as FastifyBaseLogger,
     // per-request lines cost throughput on every proxied request; log.requests adds our own
     logController: new LogController({ disableRequestLogging: true }),
-    trustProxy: config.settings.server.trusted_proxies,
+    // a function, so request.ip follows server.trusted_proxies across reloads
+    trustProxy: (addr: string, hop: number) => runtime.trust(addr, hop),
+    // malformed HTTP gets a Matrix error too, not fastify's default body
+    clientErrorHandler: answerClientError,
     rewriteUrl (req) {
       const route = classify(req.method ?? 'GET', req.url ?? '/')
       ;(req as TaggedRequest)[kRoute] = route

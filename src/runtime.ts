@@ -7,9 +7,11 @@ export interface Runtime {
   config: LoadedConfig
   /** Is this peer a proxy whose X-Forwarded-* we believe? */
   trustPeer: (addr: string) => boolean
+  /** proxy-addr's form, for fastify's request.ip: is the address `hop` steps away trusted? */
+  trust: (addr: string, hop: number) => boolean
 }
 
 export function makeRuntime (config: LoadedConfig): Runtime {
   const trust = compile(config.settings.server.trusted_proxies)
-  return { config, trustPeer: (addr) => trust(addr, 0) }
+  return { config, trust, trustPeer: (addr) => trust(addr, 0) }
 }

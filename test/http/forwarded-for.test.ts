@@ -82,13 +82,9 @@ t.test('a trusted range given as CIDR', async (t) => {
   t.equal(rg.logs.find((l) => l.msg === 'policy decision')?.client_ip, '203.0.113.7')
 })
 
-// Known bug, not in this test's files to fix: src/app.ts builds fastify with
-// `trustProxy: config.settings.server.trusted_proxies`, fixed at start, while the headers use
-// runtime().trustPeer, swapped on reload (SIGHUP). Fix: trustProxy: (addr, hop) => runtime's
-// compiled proxy-addr function, so request.ip follows the configuration in force.
-t.test('after a configuration reload, headers and logs follow the new trusted_proxies alike', {
-  todo: 'src/app.ts: trustProxy is not reloaded with the configuration'
-}, async (t) => {
+// Regression: fastify's trustProxy was fixed at start while the forwarded headers followed
+// the configuration swapped in on reload (SIGHUP); request.ip now asks the runtime in force.
+t.test('after a configuration reload, headers and logs follow the new trusted_proxies alike', async (t) => {
   const hs = await startHomeserver(t)
   const rg = await startRegguard(t, hs.url, { ...allowAll, log: { requests: true } })
   const { loadConfig } = await import('../../src/config/load.js')
