@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util'
+import { CommandError, CommandUsageError, invitesCommand, pendingForCheck } from './commands/invites.js'
 import { ConfigError, loadConfig, type LoadedConfig } from './config/load.js'
 import { sampleConfig } from './config/sample.js'
 import { canonicalEmail, canonicalMsisdnNumber, type Medium } from './policy/canonical.js'
 import { decide, describeDecision } from './policy/policy.js'
-import { serve } from './server.js'
 
 const USAGE = `usage:
   regguard [serve] --config FILE            run the proxy (FILE may also come from REGGUARD_CONFIG)
@@ -13,6 +13,11 @@ const USAGE = `usage:
   regguard policy check --config FILE msisdn NUMBER
                                             print the decision and the rule; exit 0 allow, 1 deny
   regguard config sample                    print the sample configuration, generated from the schema
+  regguard invites add --config FILE email ADDRESS    (or: msisdn NUMBER)
+  regguard invites list --config FILE [--medium M] [--address A] [--limit N] [--from TOKEN]
+  regguard invites revoke --config FILE ID
+  regguard invites import --config FILE FILE.csv     one "medium,address" a line; all or nothing
+                                            invites work on the store at storage.url
 `
 
 class UsageError extends Error {}
@@ -31,26 +36,51 @@ function load (file: string | undefined): LoadedConfig {
   }
 }
 
-function policyCheck (config: LoadedConfig, medium: string | undefined, address: string | undefined): number {
+async function policyCheck (config: LoadedConfig, medium: string | undefined, address: string | undefined): Promise<number> {
   if ((medium !== 'email' && medium !== 'msisdn') || address === undefined) throw new UsageError('policy check needs: email ADDRESS or msisdn NUMBER')
   const canonical = medium === 'email' ? canonicalEmail(address) : canonicalMsisdnNumber(address)
   if (!canonical.ok) fail(`cannot parse ${medium} ${JSON.stringify(address)}: ${canonical.reason}`)
-  const decision = decide(config.policy, medium as Medium, canonical.address, null)
+  const invite = await pendingForCheck(config, medium as Medium, canonical.address)
+  const decision = decide(config.policy, medium as Medium, canonical.address, invite)
   process.stdout.write(`${decision.allowed ? 'allow' : 'deny'} ${medium} ${canonical.address}: ${describeDecision(decision)}\n`)
   return decision.allowed ? 0 : 1
+}
+
+async function commandErrors (run: () => Promise<number>): Promise<number> {
+  try {
+    return await run()
+  } catch (err) {
+    if (!(err instanceof CommandError)) throw err
+    if (err instanceof CommandUsageError) throw new UsageError(err.message)
+    process.stderr.write(`regguard: ${err.message}\n`)
+    return err.exitCode
+  }
 }
 
 export async function main (argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
-    options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      config: { type: 'string', short: 'c' },
+      help: { type: 'boolean', short: 'h' },
+      // invites list only
+      medium: { type: 'string' },
+      address: { type: 'string' },
+      limit: { type: 'string' },
+      from: { type: 'string' }
+    },
     allowPositionals: true
   })
   if (values.help === true) { process.stdout.write(USAGE); return 0 }
   const [command = 'serve', ...rest] = positionals
+  const listOptions = { medium: values.medium, address: values.address, limit: values.limit, from: values.from }
+  if ((command !== 'invites' || rest[0] !== 'list') && Object.values(listOptions).some((v) => v !== undefined)) {
+    throw new UsageError('--medium, --address, --limit and --from belong to invites list')
+  }
   switch (command) {
     case 'serve':
-      await serve(values.config ?? process.env.REGGUARD_CONFIG ?? null)
+      // loaded only to serve: the other commands start faster without fastify and undici
+      await (await import('./server.js')).serve(values.config ?? process.env.REGGUARD_CONFIG ?? null)
       return -1 // keeps running
     case 'check-config': {
       const config = load(values.config)
@@ -59,11 +89,16 @@ export async function main (argv: string[]): Promise<number> {
     }
     case 'policy':
       if (rest[0] !== 'check') throw new UsageError('unknown policy command')
-      return policyCheck(load(values.config), rest[1], rest[2])
+      return await commandErrors(() => policyCheck(load(values.config), rest[1], rest[2]))
     case 'config':
       if (rest[0] !== 'sample') throw new UsageError('unknown config command')
       process.stdout.write(sampleConfig())
       return 0
+    case 'invites':
+      return await commandErrors(() => invitesCommand(load(values.config), rest, listOptions, {
+        out: (text) => process.stdout.write(text),
+        err: (text) => process.stderr.write(text)
+      }))
     default:
       throw new UsageError(`unknown command ${command}`)
   }

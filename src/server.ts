@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net'
 import { buildApp, type RegguardApp } from './app.js'
 import { ConfigError, loadConfig, type LoadedConfig } from './config/load.js'
 import { createLogger, type Logger } from './log.js'
+import { StoreOpenError } from './store/store.js'
 
 // Runs regguard: loads config, listens, and handles signals. Everything else is in app.ts.
 
@@ -76,7 +77,16 @@ export async function serve (file: string | null): Promise<void> {
     process.exit(2)
   }
   const logger = createLogger(config.settings.log.level)
-  const running = await start(config, logger)
+  let running: Running
+  try {
+    running = await start(config, logger)
+  } catch (err) {
+    if (!(err instanceof StoreOpenError)) throw err
+    logger.fatal(err.message)
+    logger.flush()
+    process.stderr.write(`regguard: ${err.message}\n`)
+    process.exit(2)
+  }
   const stop = (signal: string): void => {
     logger.info({ signal }, 'signal received')
     running.shutdown().then(() => { logger.flush(); process.exit(0) }, (err) => {

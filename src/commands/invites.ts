@@ -1,0 +1,132 @@
+import { readFileSync } from 'node:fs'
+import type { LoadedConfig } from '../config/load.js'
+import { canonicalInviteAddress } from '../invites/learn.js'
+import { openStore } from '../store/open.js'
+import type { Invite, NewInvite, Store } from '../store/store.js'
+
+// `regguard invites ...`: the admin API's twins, working on the configured store directly
+// (a running regguard sees the result at once: it reads the same store).
+
+export class CommandError extends Error {
+  constructor (message: string, readonly exitCode = 1) { super(message) }
+}
+
+/** Wrong arguments: exit 2 with the usage text. */
+export class CommandUsageError extends CommandError {
+  constructor (message: string) { super(message, 2) }
+}
+
+export interface InviteOptions {
+  medium?: string
+  address?: string
+  limit?: string
+  from?: string
+}
+
+export interface Output { out: (s: string) => void, err: (s: string) => void }
+
+async function withStore<T> (config: LoadedConfig, f: (store: Store) => Promise<T>): Promise<T> {
+  let store: Store
+  try {
+    store = await openStore(config.settings.storage.url)
+  } catch (err) {
+    throw new CommandError((err as Error).message, 2)
+  }
+  try {
+    return await f(store)
+  } finally {
+    await store.close()
+  }
+}
+
+export function formatInvite (i: Invite, now = Date.now()): string {
+  const state = i.revoked_at !== null ? 'revoked' : i.expires_at <= now ? 'expired' : 'pending'
+  return [i.id, i.medium, i.address, state, new Date(i.expires_at).toISOString(), i.source, i.room_id ?? '-'].join('\t')
+}
+
+function canonical (medium: string | undefined, address: string | undefined): { medium: 'email' | 'msisdn', address: string } {
+  if (medium !== 'email' && medium !== 'msisdn') throw new CommandUsageError('medium must be email or msisdn')
+  if (address === undefined) throw new CommandUsageError(`invites: ${medium} needs an ADDRESS`)
+  const c = canonicalInviteAddress(medium, address)
+  if (c === null) throw new CommandError(`not a valid ${medium === 'email' ? 'email address' : 'phone number'}: ${JSON.stringify(address)}`)
+  return c
+}
+
+/** Parses an import file: `medium,address` a line, "#" comments and blank lines skipped. */
+export function parseImport (text: string, file: string, expiresAt: number): NewInvite[] {
+  const out: NewInvite[] = []
+  const lines = text.split(/\r?\n/)
+  for (let n = 0; n < lines.length; n++) {
+    const line = (lines[n] as string).trim()
+    if (line === '' || line.startsWith('#')) continue
+    const comma = line.indexOf(',')
+    const where = `${file}:${n + 1}`
+    if (comma === -1) throw new CommandError(`${where}: expected "medium,address", got ${JSON.stringify(line)}; nothing imported`)
+    const medium = line.slice(0, comma).trim()
+    const address = line.slice(comma + 1).trim()
+    if (medium !== 'email' && medium !== 'msisdn') throw new CommandError(`${where}: medium must be email or msisdn, got ${JSON.stringify(medium)}; nothing imported`)
+    const c = canonicalInviteAddress(medium, address)
+    if (c === null) throw new CommandError(`${where}: not a valid ${medium === 'email' ? 'email address' : 'phone number'}: ${JSON.stringify(address)}; nothing imported`)
+    out.push({ ...c, room_id: null, source: 'import', expires_at: expiresAt })
+  }
+  return out
+}
+
+export async function invitesCommand (config: LoadedConfig, args: string[], opts: InviteOptions, io: Output): Promise<number> {
+  const [sub, ...rest] = args
+  const ttl = config.settings.invites.ttl
+  switch (sub) {
+    case 'add': {
+      const c = canonical(rest[0], rest[1])
+      const invite = await withStore(config, async (s) => await s.invites.add({ ...c, room_id: null, source: 'admin', expires_at: Date.now() + ttl }))
+      io.out(`added invite ${invite.id}: ${invite.medium} ${invite.address}, expires ${new Date(invite.expires_at).toISOString()}\n`)
+      return 0
+    }
+    case 'list': {
+      let limit = 100
+      if (opts.limit !== undefined) {
+        limit = /^[0-9]{1,4}$/.test(opts.limit) ? Number(opts.limit) : 0
+        if (limit < 1 || limit > 1000) throw new CommandUsageError('--limit must be between 1 and 1000')
+      }
+      if (opts.medium !== undefined && opts.medium !== 'email' && opts.medium !== 'msisdn') throw new CommandUsageError('--medium must be email or msisdn')
+      let address: string | undefined
+      if (opts.address !== undefined) {
+        if (opts.medium === undefined) throw new CommandUsageError('--address needs --medium')
+        address = canonical(opts.medium, opts.address).address
+      }
+      const medium = opts.medium as 'email' | 'msisdn' | undefined
+      const page = await withStore(config, async (s) => await s.invites.list({ medium, address, limit, from: opts.from }))
+        .catch((err) => { throw err instanceof CommandError ? err : new CommandUsageError((err as Error).message) })
+      io.out('id\tmedium\taddress\tstate\texpires\tsource\troom\n')
+      for (const i of page.invites) io.out(formatInvite(i) + '\n')
+      if (page.next !== undefined) io.err(`more: --from ${page.next}\n`)
+      return 0
+    }
+    case 'revoke': {
+      const id = rest[0]
+      if (id === undefined) throw new CommandUsageError('invites revoke needs an ID')
+      const ok = await withStore(config, async (s) => await s.invites.revoke(id))
+      if (!ok) throw new CommandError(`no invite ${JSON.stringify(id)}`)
+      io.out(`revoked invite ${id}\n`)
+      return 0
+    }
+    case 'import': {
+      const file = rest[0]
+      if (file === undefined) throw new CommandUsageError('invites import needs a FILE')
+      let text: string
+      try { text = readFileSync(file, 'utf8') } catch (err) { throw new CommandError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`) }
+      const invites = parseImport(text, file, Date.now() + ttl)
+      const added = await withStore(config, async (s) => await s.invites.addMany(invites))
+      io.out(`imported ${added.length} invite${added.length === 1 ? '' : 's'} from ${file}\n`)
+      return 0
+    }
+    default:
+      throw new CommandUsageError('invites needs: add, list, revoke or import')
+  }
+}
+
+/** The pending invite `policy check` reports, or null (also when the rule is off). */
+export async function pendingForCheck (config: LoadedConfig, medium: 'email' | 'msisdn', address: string): Promise<Invite | null> {
+  if (!config.policy.invite) return null
+  return await withStore(config, async (s) => await s.invites.findPending(medium, address, Date.now()))
+}
