@@ -1,8 +1,10 @@
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import type { LoadedConfig } from '../config/load.js'
 import { canonicalInviteAddress } from '../invites/learn.js'
 import { openStore } from '../store/open.js'
+import { sqlitePath } from '../store/sqlite.js'
 import type { Invite, NewInvite, Store } from '../store/store.js'
+import { storageKind } from '../store/url.js'
 
 // `regguard invites ...`: the admin API's twins, working on the configured store directly
 // (a running regguard sees the result at once: it reads the same store).
@@ -128,5 +130,8 @@ export async function invitesCommand (config: LoadedConfig, args: string[], opts
 /** The pending invite `policy check` reports, or null (also when the rule is off). */
 export async function pendingForCheck (config: LoadedConfig, medium: 'email' | 'msisdn', address: string): Promise<Invite | null> {
   if (!config.policy.invite) return null
+  // a check only reads: no SQLite file yet means no invites, and none is created for asking
+  const url = config.settings.storage.url
+  if (storageKind(url) === 'sqlite' && !existsSync(sqlitePath(url))) return null
   return await withStore(config, async (s) => await s.invites.findPending(medium, address, Date.now()))
 }
