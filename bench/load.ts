@@ -17,9 +17,11 @@ export interface LoadResult {
   /** Answers by status code, to tell a proxy that answered from one that failed */
   statuses: Record<string, number>
   errors: number
+  /** CPU time the measured process spent per answered request, in microseconds */
+  cpuUsPerReq: number | null
 }
 
-export async function load (base: string, spec: LoadSpec, durationS: number, warmupS: number): Promise<LoadResult> {
+export async function load (base: string, spec: LoadSpec, durationS: number, warmupS: number, cpu?: () => number): Promise<LoadResult> {
   const opts = {
     url: base + spec.path,
     method: spec.method,
@@ -29,8 +31,10 @@ export async function load (base: string, spec: LoadSpec, durationS: number, war
     timeout: 30
   }
   if (warmupS > 0) await autocannon({ ...opts, duration: warmupS })
+  const cpu0 = cpu?.() ?? 0
   const r = await autocannon({ ...opts, duration: durationS })
+  const cpuUsed = (cpu?.() ?? 0) - cpu0
   const statuses: Record<string, number> = {}
   for (const [code, s] of Object.entries(r.statusCodeStats)) statuses[code] = s.count
-  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, statuses, errors: r.errors + r.timeouts }
+  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, statuses, errors: r.errors + r.timeouts, cpuUsPerReq: cpu === undefined || r.requests.total === 0 ? null : cpuUsed * 1000 / r.requests.total }
 }

@@ -19,19 +19,13 @@ export function schemaHas (path: string): boolean {
 }
 
 export interface RegguardOptions {
-  workers?: number
   /** Extra node flags for the regguard process, e.g. --cpu-prof */
   nodeArgs?: string[]
 }
 
-export function benchConfig (dir: string, port: number, adminPort: number, upstreamUrl: string, opts: RegguardOptions): Record<string, unknown> {
-  const server: Record<string, unknown> = { host: '127.0.0.1', port }
-  if (opts.workers !== undefined && opts.workers !== 1) {
-    if (!schemaHas('server.workers')) throw new Error('this build has no server.workers option')
-    server.workers = opts.workers
-  }
+export function benchConfig (dir: string, port: number, adminPort: number, upstreamUrl: string): Record<string, unknown> {
   const config: Record<string, unknown> = {
-    server,
+    server: { host: '127.0.0.1', port },
     homeserver: { url: upstreamUrl },
     admin: { host: '127.0.0.1', port: adminPort },
     log: { level: 'warn' },
@@ -49,12 +43,12 @@ export function benchConfig (dir: string, port: number, adminPort: number, upstr
 export interface Regguard { url: string, child: Child, configFile: string }
 
 export async function startRegguard (dir: string, upstreamUrl: string, opts: RegguardOptions = {}): Promise<Regguard> {
-  const home = join(dir, `regguard-${opts.workers ?? 1}w`)
+  const home = join(dir, 'regguard')
   mkdirSync(home, { recursive: true })
   const port = await freePort()
   const adminPort = await freePort()
   const configFile = join(home, 'regguard.yaml')
-  writeFileSync(configFile, YAML.stringify(benchConfig(home, port, adminPort, upstreamUrl, opts)))
+  writeFileSync(configFile, YAML.stringify(benchConfig(home, port, adminPort, upstreamUrl)))
   const child = startChild(process.execPath, [...(opts.nodeArgs ?? []), CLI, '--config', configFile], {
     stdio: ['ignore', 'inherit', 'pipe'],
     cwd: home,

@@ -6,7 +6,7 @@ import { load, type LoadResult, type LoadSpec } from './load.js'
 import { loadAverage, machineLines } from './machine.js'
 import { findNginx, nginxVersion, startNginx } from './nginx.js'
 import { policyTable, runPolicyBench } from './policy.js'
-import { firstJsonLine, startChild, stopAll } from './procs.js'
+import { cpuMs, firstJsonLine, startChild, stopAll } from './procs.js'
 import { ALLOWED_DOMAIN, DENIED_DOMAIN, schemaHas, startRegguard } from './regguard.js'
 import { fmt, table } from './table.js'
 
@@ -20,7 +20,6 @@ const USAGE = `usage: npm run bench -- [options]
   --warmup S             seconds of warm-up before each row, not measured (default 2)
   --connections N        connections for the small requests (default 50)
   --post-connections N   connections for the 1 MiB uploads (default 10)
-  --workers LIST         regguard variants by server.workers, e.g. 1,2 (default: 1)
   --scenarios LIST       get,post,denied,allowed (default: all)
   --targets LIST         upstream,nginx,regguard (default: all)
   --cpu-prof DIR         run regguard under node --cpu-prof, profiles written to DIR
@@ -61,7 +60,6 @@ async function httpBench (values: Record<string, string | boolean | undefined>):
   const warmup = Number(values.warmup ?? 2)
   const connections = Number(values.connections ?? 50)
   const postConnections = Number(values['post-connections'] ?? 10)
-  const workers = list(values.workers as string | undefined, ['1']).map(Number)
   const scenarios = SCENARIOS.filter((s) => list(values.scenarios as string | undefined, SCENARIOS.map((x) => x.key)).includes(s.key))
   const targets = list(values.targets as string | undefined, ['upstream', 'nginx', 'regguard'])
   const nginxBin = findNginx()
@@ -73,28 +71,29 @@ async function httpBench (values: Record<string, string | boolean | undefined>):
   try {
     const upstream = startChild(process.execPath, [new URL('./upstream.js', import.meta.url).pathname])
     const { port } = await firstJsonLine<{ port: number }>(upstream)
-    const bases: Array<[string, string]> = []
-    if (targets.includes('upstream')) bases.push(['upstream', `http://127.0.0.1:${port}`])
-    if (targets.includes('nginx') && nginxBin !== null) bases.push(['nginx', (await startNginx(nginxBin, dir, port)).url])
+    const bases: Array<[string, string, number | undefined]> = []
+    if (targets.includes('upstream')) bases.push(['upstream', `http://127.0.0.1:${port}`, upstream.proc.pid])
+    if (targets.includes('nginx') && nginxBin !== null) {
+      const nginx = await startNginx(nginxBin, dir, port)
+      bases.push(['nginx', nginx.url, nginx.child.proc.pid])
+    }
     if (targets.includes('regguard')) {
       const nodeArgs = values['cpu-prof'] !== undefined ? ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof'] as string] : []
-      for (const w of workers) {
-        const rg = await startRegguard(dir, `http://127.0.0.1:${port}`, { workers: w, nodeArgs })
-        bases.push([w === 1 ? 'regguard' : `regguard ${w} workers`, rg.url])
-      }
+      const rg = await startRegguard(dir, `http://127.0.0.1:${port}`, { nodeArgs })
+      bases.push(['regguard', rg.url, rg.child.proc.pid])
     }
 
     const rows: Row[] = []
     for (const s of scenarios) {
-      for (const [target, base] of bases) {
+      for (const [target, base, pid] of bases) {
         if (target === 'nginx' && !s.nginx) continue
-        const result = await load(base, s.spec(connections, postConnections), duration, warmup)
+        const result = await load(base, s.spec(connections, postConnections), duration, warmup, () => cpuMs(pid))
         rows.push({ scenario: s, target, result })
         process.stderr.write(`  ${s.title} / ${target}: ${fmt(result.rps)} req/s\n`)
       }
     }
     process.stdout.write('\n' + table(
-      ['scenario', 'target', 'req/s', 'p50 ms', 'p99 ms', 'x nginx', 'x upstream', 'answers'],
+      ['scenario', 'target', 'req/s', 'p50 ms', 'p99 ms', 'x nginx', 'x upstream', 'CPU us/req', 'answers'],
       rows.map((r) => {
         const of = (t: string): number | undefined => rows.find((x) => x.scenario === r.scenario && x.target === t)?.result.rps
         const statuses = Object.entries(r.result.statuses).map(([c, n]) => `${c}: ${fmt(n)}`).join(', ')
@@ -102,11 +101,13 @@ async function httpBench (values: Record<string, string | boolean | undefined>):
           r.scenario.title, r.target, fmt(r.result.rps), fmt(r.result.p50, 1), fmt(r.result.p99, 1),
           r.target === 'nginx' || !r.scenario.nginx ? '-' : fmt(r.result.rps / (of('nginx') ?? NaN), 2),
           r.target === 'upstream' ? '-' : fmt(r.result.rps / (of('upstream') ?? NaN), 2),
+          fmt(r.result.cpuUsPerReq),
           statuses + (r.result.errors > 0 ? `, errors: ${fmt(r.result.errors)}` : '')
         ]
       })
     ) + '\n')
-    process.stdout.write(`(denied requestToken: "x upstream" compares with the upstream answering the same request; nginx has no equivalent)\n`)
+    process.stdout.write('(denied requestToken: "x upstream" compares with the upstream answering the same request; nginx has no equivalent.\n' +
+      ' CPU us/req: user + system CPU time of that target\'s processes per answered request; it depends far less on the machine\'s other load than req/s)\n')
     process.stdout.write(`load average at end: ${loadAverage()}\n`)
     if (schemaHas('storage.url')) process.stdout.write('regguard ran with storage.url = a temporary sqlite file\n')
   } finally {
@@ -124,7 +125,6 @@ async function main (): Promise<void> {
       warmup: { type: 'string' },
       connections: { type: 'string' },
       'post-connections': { type: 'string' },
-      workers: { type: 'string' },
       scenarios: { type: 'string' },
       targets: { type: 'string' },
       'cpu-prof': { type: 'string' },
