@@ -7,10 +7,15 @@ import type { AppContext } from './context.js'
 import { matrixError } from './errors.js'
 import { createLogger, redactTarget, type Logger } from './log.js'
 import { classify, type InviteRoute, type Route, type TokenRoute } from './proxy/classify.js'
+import { pendingInvite } from './invites/pending.js'
 import { adminInviteRoutes } from './routes/admin-invites.js'
+import { Metrics } from './metrics.js'
+import { MemoryCounter, type HitCounter } from './ratelimit/counter.js'
+import { RedisCounter } from './ratelimit/redis-counter.js'
 import { healthRoutes } from './routes/health.js'
 import { learnInvitesHandler } from './routes/learn-invites.js'
 import { passThroughHandler } from './routes/pass-through.js'
+import { registerHandler } from './routes/register.js'
 import { requestTokenHandler } from './routes/request-token.js'
 import { threepidCheckRoute } from './routes/threepid-check.js'
 import { makeRuntime, type Runtime } from './runtime.js'
@@ -34,6 +39,8 @@ export interface BuildOptions {
   logger?: Logger
   /** A store opened by the caller (who closes it); default: opened from storage.url */
   store?: Store
+  /** Default: a registry of its own, with process metrics */
+  metrics?: Metrics
 }
 
 const kRoute = Symbol('regguard.route')
@@ -43,6 +50,20 @@ type TaggedRequest = { [kRoute]?: Route }
 const POLICED_PATH = '/__regguard/requestToken'
 const FORWARD_PATH = '/__regguard/forward'
 const INVITE_PATH = '/__regguard/invite'
+const REGISTER_PATH = '/__regguard/register'
+const SYNTHETIC: Record<Route['kind'], string> = {
+  forward: FORWARD_PATH,
+  requestToken: POLICED_PATH,
+  invite: INVITE_PATH,
+  register: REGISTER_PATH
+}
+
+function makeCounter (config: LoadedConfig, store: Store): HitCounter {
+  const rl = config.settings.register.rate_limit
+  if (rl.redis_url !== '') return new RedisCounter(rl.redis_url)
+  if (rl.shared) return { hit: (key, windowMs, now) => store.rateLimits.hit(key, windowMs, now) }
+  return new MemoryCounter()
+}
 
 function allMethods (app: FastifyInstance): string[] {
   for (const m of METHODS) {
@@ -87,7 +108,10 @@ export function buildApp (config: LoadedConfig, opts: BuildOptions = {}): Reggua
   const storeReady = opts.store !== undefined ? Promise.resolve(opts.store) : openStore(config.settings.storage.url)
   storeReady.catch(() => {}) // reported through listen()
   const store = deferredStore(storeReady, opts.store?.kind ?? storageKind(config.settings.storage.url) ?? 'sqlite')
-  const context: AppContext = { pool, runtime: () => runtime, store }
+  const metrics = opts.metrics ?? new Metrics()
+  // chosen at start-up: a reload does not move counters between backends
+  const counter = makeCounter(config, store)
+  const context: AppContext = { pool, runtime: () => runtime, store, metrics, counter }
 
   const proxy: FastifyInstance = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
@@ -100,7 +124,7 @@ export function buildApp (config: LoadedConfig, opts: BuildOptions = {}): Reggua
     rewriteUrl (req) {
       const route = classify(req.method ?? 'GET', req.url ?? '/')
       ;(req as TaggedRequest)[kRoute] = route
-      return route.kind === 'forward' ? FORWARD_PATH : route.kind === 'invite' ? INVITE_PATH : POLICED_PATH
+      return SYNTHETIC[route.kind]
     }
   })
   // Bodies stay unread streams: forwarded as they arrive, or read by the policed route itself
@@ -113,6 +137,13 @@ export function buildApp (config: LoadedConfig, opts: BuildOptions = {}): Reggua
   proxy.route({ method: allMethods(proxy), url: FORWARD_PATH, handler: passThroughHandler(context) })
   const inviteRouteOf = (request: FastifyRequest): InviteRoute => (request.raw as TaggedRequest)[kRoute] as InviteRoute
   proxy.route({ method: ['POST', 'PUT'], url: INVITE_PATH, handler: learnInvitesHandler(context, inviteRouteOf) })
+  proxy.post(REGISTER_PATH, registerHandler(context, {
+    findSession: async (clientSecret, sid) => {
+      const s = await store.sessions.get(clientSecret, sid, Date.now())
+      return s === null ? null : { medium: s.medium, address: s.address, endpoint: s.endpoint === 'account' ? 'account' : 'register' }
+    },
+    findInvite: (medium, address) => pendingInvite(store, runtime.config.policy, medium, address, logger)
+  }))
   proxy.addHook('onReady', async () => { await storeReady })
 
   if (config.settings.log.requests) {
@@ -134,7 +165,7 @@ export function buildApp (config: LoadedConfig, opts: BuildOptions = {}): Reggua
 
   const admin: FastifyInstance = Fastify({ loggerInstance: logger as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }) })
   jsonErrorHandlers(admin)
-  healthRoutes(admin)
+  healthRoutes(admin, context)
   adminInviteRoutes(admin, context)
   threepidCheckRoute(admin, context)
   admin.addHook('onReady', async () => { await storeReady })
@@ -147,6 +178,7 @@ export function buildApp (config: LoadedConfig, opts: BuildOptions = {}): Reggua
     async close () {
       await Promise.all([proxy.close(), admin.close()])
       await pool.close()
+      await counter.close?.()
       if (opts.store === undefined) await store.close()
     }
   }

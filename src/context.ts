@@ -1,4 +1,6 @@
 import type { Dispatcher } from 'undici'
+import type { Metrics } from './metrics.js'
+import type { HitCounter } from './ratelimit/counter.js'
 import type { Runtime } from './runtime.js'
 import type { Store } from './store/store.js'
 
@@ -10,4 +12,7 @@ export interface AppContext {
   runtime: () => Runtime
   /** Invites (and sessions): opened at start-up from storage.url, shared by instances */
   store: Store
+  metrics: Metrics
+  /** Rate-limit counters: in memory, in the store, or in Redis (register.rate_limit) */
+  counter: HitCounter
 }

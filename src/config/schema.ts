@@ -85,6 +85,8 @@ export const SCHEMA: Branch = {
     policy: {
       allowed: { doc: 'Decision when no invite and no list matched.', format: 'boolean', default: false },
       invite: { doc: 'A pending 3PID invite for the address allows it, before any list.', format: 'boolean', default: true },
+      only_check_at_registration: { doc: 'As the threepid_checker option: true stops policing /account/3pid/*/requestToken (existing users may add any address), and sessions created there are then never accepted at /register.', format: 'boolean', default: false },
+      require_3pid: { doc: 'No account without a 3PID stage that passed the policy: /register flows without an email or phone stage are hidden and refused (application services pass).', format: 'boolean', default: false },
       threepid: threepidLists()
     },
     allowed: alias('register.policy.allowed', 'optional-boolean'),
@@ -93,6 +95,20 @@ export const SCHEMA: Branch = {
     messages: {
       email_denied: { doc: 'Error text for a denied email. Empty: Synapse\'s wording for the endpoint.', format: String, default: '' },
       msisdn_denied: { doc: 'Error text for a denied phone number. Empty: Synapse\'s wording for the endpoint.', format: String, default: '' }
+    },
+    session_ttl: { doc: 'How long a validation session regguard let through stays usable at /register: milliseconds, or e.g. "24 hours".', format: 'positive-duration', default: 86400000, sampleValue: '24 hours' },
+    rate_limit: {
+      enabled: { doc: 'Rate-limit the policed requestToken endpoints (429 M_LIMIT_EXCEEDED before the homeserver is asked).', format: 'boolean', default: true },
+      per_ip: {
+        max: { doc: 'Token requests one client IP may make per window (0: no limit).', format: 'nat', default: 20 },
+        window: { doc: 'The per-IP window: milliseconds, or e.g. "10 minutes".', format: 'positive-duration', default: 600000, sampleValue: '10 minutes' }
+      },
+      per_address: {
+        max: { doc: 'Token requests for one canonical address per window (0: no limit); stops email bombing.', format: 'nat', default: 5 },
+        window: { doc: 'The per-address window: milliseconds, or e.g. "1 hour".', format: 'positive-duration', default: 3600000, sampleValue: '1 hour' }
+      },
+      shared: { doc: 'Count in the shared store (storage.url) so several instances limit together; false: in memory, per instance.', format: 'boolean', default: false },
+      redis_url: { doc: 'Count in Redis instead (e.g. redis://127.0.0.1:6379); takes precedence over shared.', format: String, default: '' }
     }
   },
   storage: {

@@ -14,8 +14,17 @@ export interface Settings {
   admin: { host: string, port: number, token: string }
   log: { level: string, full_addresses: boolean, requests: boolean }
   register: {
-    policy: { allowed: boolean, invite: boolean, threepid: ThreepidLists }
+    policy: { allowed: boolean, invite: boolean, only_check_at_registration: boolean, require_3pid: boolean, threepid: ThreepidLists }
     messages: { email_denied: string, msisdn_denied: string }
+    /** milliseconds */
+    session_ttl: number
+    rate_limit: {
+      enabled: boolean
+      per_ip: { max: number, window: number }
+      per_address: { max: number, window: number }
+      shared: boolean
+      redis_url: string
+    }
   }
   storage: { url: string }
   /** ttl in milliseconds */

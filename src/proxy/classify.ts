@@ -17,14 +17,20 @@ export interface InviteRoute {
   rawRoomId: string | null
 }
 
-export type Route = TokenRoute | InviteRoute | { kind: 'forward' }
+/** POST /register: where user-interactive auth creates the account */
+export interface RegisterRoute { kind: 'register' }
+
+export type Route = TokenRoute | InviteRoute | RegisterRoute | { kind: 'forward' }
 
 const TOKEN = /^\/_matrix\/client\/(?:r0|v3|unstable)\/(register|account\/3pid)\/(email|msisdn)\/requestToken$/
 
 // Synapse's register_txn_path: POST on the path, PUT on the path plus a transaction id
 const INVITE = /^\/_matrix\/client\/(?:api\/v1|r0|v3|unstable)\/(?:rooms\/([^/]*)\/invite|createRoom)(\/[^/]*)?$/
 
+const REGISTER = /^\/_matrix\/client\/(?:r0|v3|unstable)\/register$/
+
 export const FORWARD: Route = { kind: 'forward' }
+const REGISTER_ROUTE: Route = { kind: 'register' }
 
 /** The path part of a raw request target: everything before the first "?". */
 export function rawPath (target: string): string {
@@ -37,7 +43,7 @@ export function classify (method: string, target: string): Route {
   if ((method !== 'POST' && method !== 'PUT') || !target.startsWith('/_matrix/client/')) return FORWARD
   const path = rawPath(target)
   const m = method === 'POST' ? TOKEN.exec(path) : null
-  if (m === null) return classifyInvite(method, path)
+  if (m === null) return method === 'POST' && REGISTER.test(path) ? REGISTER_ROUTE : classifyInvite(method, path)
   return {
     kind: 'requestToken',
     endpoint: m[1] === 'register' ? 'register' : 'account',

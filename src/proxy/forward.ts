@@ -25,6 +25,8 @@ export type ForwardFailure = 'unreachable' | 'timeout' | 'aborted'
 export interface ForwardOutcome {
   answer: UpstreamAnswer | null
   failure: ForwardFailure | null
+  /** Seconds from dispatch until the homeserver's response headers (null: none came) */
+  headersSeconds: number | null
 }
 
 function failureOf (err: Error & { code?: string }): ForwardFailure {
@@ -65,6 +67,8 @@ export function forward (pool: Dispatcher, res: ServerResponse, req: ForwardRequ
     let collected: Buffer[] | null = req.collectBody !== undefined ? [] : null
     let collectedBytes = 0
     let settled = false
+    const started = performance.now()
+    let headersSeconds: number | null = null
     const settle = (outcome: ForwardOutcome): void => {
       if (settled) return
       settled = true
@@ -83,6 +87,7 @@ export function forward (pool: Dispatcher, res: ServerResponse, req: ForwardRequ
       onHeaders (statusCode, rawHeaders, resumeFn, statusText) {
         status = statusCode
         resume = resumeFn
+        headersSeconds ??= (performance.now() - started) / 1000
         // 1xx informational answers are not forwarded; Node answers Expect itself
         if (statusCode < 200) return true
         res.writeHead(statusCode, statusText, clientResponseHeaders(rawHeaders as unknown as Buffer[]))
@@ -100,7 +105,7 @@ export function forward (pool: Dispatcher, res: ServerResponse, req: ForwardRequ
       },
       onComplete () {
         res.end()
-        settle({ answer: { status, body: collected === null ? null : Buffer.concat(collected) }, failure: null })
+        settle({ answer: { status, body: collected === null ? null : Buffer.concat(collected) }, failure: null, headersSeconds })
       },
       onError (err) {
         const failure = failureOf(err as Error & { code?: string })
@@ -110,7 +115,7 @@ export function forward (pool: Dispatcher, res: ServerResponse, req: ForwardRequ
         } else {
           res.destroy()
         }
-        settle({ answer: null, failure })
+        settle({ answer: null, failure, headersSeconds })
       }
     }
 

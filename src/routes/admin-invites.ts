@@ -57,6 +57,7 @@ export function adminInviteRoutes (admin: FastifyInstance, ctx: AppContext): voi
         ttl = expiresIn
       }
       const invite = await ctx.store.invites.add({ ...canonical, room_id: null, source: 'admin', expires_at: Date.now() + ttl })
+      ctx.metrics.invitesRecorded.inc({ source: 'admin' })
       request.log.info({ invite: invite.id, medium: invite.medium, address: redactAddress(invite.medium, invite.address, config.settings.log.full_addresses) }, 'invite added through the admin API')
       return reply.code(201).send(invite)
     })

@@ -1,5 +1,25 @@
 import type { FastifyInstance } from 'fastify'
+import type { AppContext } from '../context.js'
+import { exchange } from '../proxy/exchange.js'
 
-export function healthRoutes (admin: FastifyInstance): void {
+// Admin listener: liveness, readiness and Prometheus metrics.
+
+export function healthRoutes (admin: FastifyInstance, ctx: AppContext): void {
+  // alive: the process answers
   admin.get('/health', async () => ({ status: 'ok' }))
+
+  // ready: the homeserver answers (any HTTP status counts) and the store can be queried
+  admin.get('/ready', async (_request, reply) => {
+    const [homeserver, store] = await Promise.all([
+      exchange(ctx.pool, { method: 'GET', path: '/_matrix/client/versions', headers: [], body: null }).then((r) => r.ok ? 'ok' : r.failure),
+      ctx.store.invites.get('0').then(() => 'ok', (err: Error) => `error: ${err.message}`)
+    ])
+    const ready = homeserver === 'ok' && store === 'ok'
+    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', homeserver, store })
+  })
+
+  admin.get('/metrics', async (_request, reply) => {
+    const text = await ctx.metrics.registry.metrics()
+    return reply.type(ctx.metrics.registry.contentType).send(text)
+  })
 }

@@ -82,6 +82,7 @@ export function learnInvitesHandler (ctx: AppContext, routeOf: (request: Fastify
     const now = Date.now()
     try {
       const added = await ctx.store.invites.addMany(learned.map((l) => ({ ...l, source: 'traffic' as const, created_at: now, expires_at: now + config.settings.invites.ttl })))
+      ctx.metrics.invitesRecorded.inc({ source: 'traffic' }, added.length)
       for (const inv of added) {
         request.log.info({ invite: inv.id, medium: inv.medium, address: redactAddress(inv.medium, inv.address, config.settings.log.full_addresses), room_id: inv.room_id }, 'invite recorded')
       }

@@ -4,11 +4,17 @@ import type { MatrixErrorName } from '../errors.js'
 import { pendingInvite } from '../invites/pending.js'
 import { redactAddress } from '../log.js'
 import { decide, type Decision } from '../policy/policy.js'
-import { parseTokenRequest } from '../policy/token-request.js'
+import { parseJsonObject, parseTokenRequest } from '../policy/token-request.js'
+import type { UpstreamAnswer } from '../proxy/forward.js'
+import type { Medium } from '../policy/canonical.js'
 import type { TokenRoute } from '../proxy/classify.js'
 import { readBody } from './body.js'
 import { sendError, sendTooLarge } from './respond.js'
+import { checkLimit } from '../ratelimit/limiter.js'
 import { forwardAsReceived } from './upstream.js'
+
+/** The homeserver's answer is read for its sid; a requestToken answer is tiny. */
+const SID_ANSWER_LIMIT = 16 * 1024
 
 const DENIED: Record<string, MatrixErrorName> = {
   'register/email': 'EMAIL_DENIED_REGISTER',
@@ -26,6 +32,16 @@ export function requestTokenHandler (ctx: AppContext, routeOf: (request: Fastify
     reply.hijack()
     const res = reply.raw
     const route = routeOf(request)
+    const { config } = ctx.runtime()
+    const register = config.settings.register
+    // only_check_at_registration: existing users may add any address; such sessions are
+    // never recorded, so /register will not accept them
+    if (route.endpoint === 'account' && register.policy.only_check_at_registration) {
+      await forwardAsReceived(ctx, request, res, request.raw)
+      return
+    }
+    // counted before the body is even read: a flood costs the homeserver nothing
+    if (register.rate_limit.enabled && !(await withinLimit(ctx, request, res, 'ip', request.ip, register.rate_limit.per_ip))) return
     const body = await readBody(request.raw)
     if (!body.ok) {
       if (body.reason === 'too-large') sendTooLarge(request.raw, res)
@@ -35,7 +51,8 @@ export function requestTokenHandler (ctx: AppContext, routeOf: (request: Fastify
     const parsed = parseTokenRequest(route.medium, body.bytes)
     if (!parsed.ok) { sendError(res, parsed.error, parsed.message); return }
 
-    const { config } = ctx.runtime()
+    if (register.rate_limit.enabled && !(await withinLimit(ctx, request, res, 'address', `${parsed.medium}:${parsed.address}`, register.rate_limit.per_address))) return
+
     const invite = await pendingInvite(ctx.store, config.policy, parsed.medium, parsed.address, request.log)
     const decision: Decision = decide(config.policy, parsed.medium, parsed.address, invite)
     request.log.info({
@@ -47,12 +64,44 @@ export function requestTokenHandler (ctx: AppContext, routeOf: (request: Fastify
       client_ip: request.ip,
       address: redactAddress(parsed.medium, parsed.address, config.settings.log.full_addresses)
     }, 'policy decision')
+    ctx.metrics.decisions.inc({ endpoint: route.endpoint, medium: route.medium, result: decision.allowed ? 'allow' : 'deny', rule: decision.rule })
 
     if (!decision.allowed) {
       const custom = route.medium === 'email' ? config.settings.register.messages.email_denied : config.settings.register.messages.msisdn_denied
       sendError(res, DENIED[`${route.endpoint}/${route.medium}`] as MatrixErrorName, custom === '' ? null : custom)
       return
     }
-    await forwardAsReceived(ctx, request, res, body.bytes)
+    const outcome = await forwardAsReceived(ctx, request, res, body.bytes, SID_ANSWER_LIMIT)
+    await recordSession(ctx, request, outcome.answer, parsed.clientSecret, parsed.medium, parsed.address, route.endpoint)
+  }
+}
+
+async function withinLimit (ctx: AppContext, request: FastifyRequest, res: FastifyReply['raw'], limit: 'ip' | 'address', key: string, rule: { max: number, window: number }): Promise<boolean> {
+  let result
+  try {
+    result = await checkLimit(ctx.counter, `${limit}:${key}`, { max: rule.max, windowMs: rule.window }, Date.now())
+  } catch (err) {
+    // an unreachable counter must not close registration: the policy still decides
+    request.log.error({ err }, 'rate-limit counter failed; request not limited')
+    return true
+  }
+  if (result.ok) return true
+  ctx.metrics.rateLimited.inc({ limit })
+  request.log.info({ limit, client_ip: request.ip, retry_after_ms: result.retryAfterMs }, 'rate limited')
+  sendError(res, 'LIMIT_EXCEEDED', null, { retry_after_ms: result.retryAfterMs }, { 'Retry-After': String(Math.ceil(result.retryAfterMs / 1000)) })
+  return false
+}
+
+/** Remembers a session the homeserver opened for an allowed address, for /register to check. */
+async function recordSession (ctx: AppContext, request: FastifyRequest, answer: UpstreamAnswer | null, clientSecret: string, medium: Medium, address: string, endpoint: string): Promise<void> {
+  if (answer === null || answer.status !== 200 || answer.body === null) return
+  const parsed = parseJsonObject(answer.body)
+  const sid = parsed.ok ? parsed.value.sid : undefined
+  if (typeof sid !== 'string') return
+  try {
+    await ctx.store.sessions.put({ client_secret: clientSecret, sid, medium, address, endpoint, expires_at: Date.now() + ctx.runtime().config.settings.register.session_ttl })
+  } catch (err) {
+    // the client has its token; without the record /register will refuse it, which only denies more
+    request.log.error({ err }, 'could not record a validation session')
   }
 }

@@ -30,12 +30,15 @@ export function upstreamHeadersFor (ctx: AppContext, request: FastifyRequest, ke
 }
 
 /** Forwards the request as received: method, raw target, headers, and the given body. */
-export function forwardAsReceived (ctx: AppContext, request: FastifyRequest, res: ServerResponse, body: Buffer | Readable | null, collectBody?: number): Promise<ForwardOutcome> {
-  return forward(ctx.pool, res, {
+export async function forwardAsReceived (ctx: AppContext, request: FastifyRequest, res: ServerResponse, body: Buffer | Readable | null, collectBody?: number): Promise<ForwardOutcome> {
+  const outcome = await forward(ctx.pool, res, {
     method: request.raw.method ?? 'GET',
     path: rawTarget(request),
     headers: upstreamHeadersFor(ctx, request),
     body,
     collectBody
   })
+  if (outcome.headersSeconds !== null) ctx.metrics.upstreamSeconds.observe(outcome.headersSeconds)
+  if (outcome.failure !== null) ctx.metrics.upstreamErrors.inc({ kind: outcome.failure })
+  return outcome
 }

@@ -31,6 +31,8 @@ export async function startRegguard (
   object.homeserver = { url: homeserverUrl, ...(object.homeserver ?? {}) }
   object.server = { port: 0, ...(object.server ?? {}) }
   object.admin = { port: 0, ...(object.admin ?? {}) }
+  // every test client is 127.0.0.1: rate limits are off unless a test sets them
+  object.register = { ...(object.register ?? {}), rate_limit: { enabled: false, ...((object.register?.rate_limit as object | undefined) ?? {}) } }
   if ((object.storage as { url?: unknown } | undefined)?.url === undefined) {
     // a store of its own, so parallel tests never see each other's invites
     const dir = mkdtempSync(join(tmpdir(), 'regguard-test-'))
