@@ -56,9 +56,11 @@ export async function start (config: LoadedConfig, logger: Logger): Promise<Runn
       const next = loadConfig({ file: current.file })
       app.reconfigure(next)
       current = next
+      app.context.metrics.configReloads.inc({ result: 'ok' })
       logger.info({ config: next.file }, 'configuration reloaded')
       return true
     } catch (err) {
+      app.context.metrics.configReloads.inc({ result: 'refused' })
       logger.error({ err: (err as Error).message }, 'configuration reload refused; the previous configuration stays in force')
       return false
     }

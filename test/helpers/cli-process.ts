@@ -1,0 +1,56 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { createServer, type AddressInfo } from 'node:net'
+import { join } from 'node:path'
+
+// Runs the real `regguard serve` (dist/src/cli.js, built by npm ci's prepare) as a child
+// process, with its JSON log lines collected for assertions.
+
+const CLI = join(new URL('../../', import.meta.url).pathname, 'dist/src/cli.js')
+
+export async function freePort (): Promise<number> {
+  const s = createServer()
+  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve))
+  const port = (s.address() as AddressInfo).port
+  await new Promise<void>((resolve) => s.close(() => resolve()))
+  return port
+}
+
+export interface CliProcess {
+  child: ChildProcess
+  logs: Array<Record<string, unknown>>
+  /** Resolves with the first log line (already seen or later) that `match` accepts */
+  waitForLog: (match: (l: Record<string, unknown>) => boolean, timeoutMs?: number) => Promise<Record<string, unknown>>
+  exited: Promise<number | null>
+}
+
+export function runCli (t: { teardown: (fn: () => unknown) => void }, args: string[]): CliProcess {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build`)
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const logs: Array<Record<string, unknown>> = []
+  const waiters: Array<() => void> = []
+  let partial = ''
+  child.stdout?.on('data', (d: Buffer) => {
+    partial += d.toString()
+    const lines = partial.split('\n')
+    partial = lines.pop() ?? ''
+    for (const line of lines) {
+      try { logs.push(JSON.parse(line) as Record<string, unknown>) } catch { logs.push({ raw: line }) }
+    }
+    for (const w of waiters.splice(0)) w()
+  })
+  child.stderr?.on('data', (d: Buffer) => { logs.push({ stderr: d.toString() }) })
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+  t.teardown(() => { if (child.exitCode === null) child.kill('SIGKILL') })
+  const waitForLog = (match: (l: Record<string, unknown>) => boolean, timeoutMs = 15000): Promise<Record<string, unknown>> =>
+    new Promise((resolve, reject) => {
+      const deadline = setTimeout(() => reject(new Error(`no such log line within ${timeoutMs} ms; got: ${JSON.stringify(logs).slice(0, 2000)}`)), timeoutMs)
+      const check = (): void => {
+        const hit = logs.find(match)
+        if (hit !== undefined) { clearTimeout(deadline); resolve(hit); return }
+        waiters.push(check)
+      }
+      check()
+    })
+  return { child, logs, waitForLog, exited }
+}
