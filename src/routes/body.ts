@@ -2,12 +2,21 @@ import type { IncomingMessage } from 'node:http'
 
 export const BODY_LIMIT = 64 * 1024
 
-export type BodyResult = { ok: true, bytes: Buffer } | { ok: false, reason: 'too-large' | 'aborted' }
+export type BodyResult =
+  | { ok: true, bytes: Buffer }
+  /** `prefix`: what was read before the limit was crossed (the stream is left paused after it) */
+  | { ok: false, reason: 'too-large', prefix: Buffer }
+  | { ok: false, reason: 'aborted' }
 
-/** Reads a whole request body of at most `limit` bytes; never buffers more than that. */
+export function hasBody (req: IncomingMessage): boolean {
+  const h = req.headers
+  return h['transfer-encoding'] !== undefined || (h['content-length'] !== undefined && h['content-length'] !== '0')
+}
+
+/** Reads a whole request body of at most `limit` bytes; never buffers much more than that. */
 export function readBody (req: IncomingMessage, limit = BODY_LIMIT): Promise<BodyResult> {
   const declared = req.headers['content-length']
-  if (declared !== undefined && Number(declared) > limit) return Promise.resolve({ ok: false, reason: 'too-large' })
+  if (declared !== undefined && Number(declared) > limit) return Promise.resolve({ ok: false, reason: 'too-large', prefix: Buffer.alloc(0) })
   return new Promise((resolve) => {
     const chunks: Buffer[] = []
     let size = 0
@@ -20,8 +29,8 @@ export function readBody (req: IncomingMessage, limit = BODY_LIMIT): Promise<Bod
     }
     const onData = (chunk: Buffer): void => {
       size += chunk.length
-      if (size > limit) { req.pause(); done({ ok: false, reason: 'too-large' }); return }
       chunks.push(chunk)
+      if (size > limit) { req.pause(); done({ ok: false, reason: 'too-large', prefix: Buffer.concat(chunks, size) }) }
     }
     const onEnd = (): void => done({ ok: true, bytes: Buffer.concat(chunks, size) })
     const onError = (): void => done({ ok: false, reason: 'aborted' })

@@ -1,10 +1,10 @@
-import type { IncomingMessage } from 'node:http'
 import { PassThrough, pipeline, type Readable } from 'node:stream'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { AppContext } from '../context.js'
 import { learnFromCreateRoom, learnFromRoomInvite, type LearnedInvite } from '../invites/learn.js'
 import { redactAddress } from '../log.js'
 import type { InviteRoute } from '../proxy/classify.js'
+import { hasBody, readBody } from './body.js'
 import { forwardAsReceived } from './upstream.js'
 
 // Room invites and createRoom: forwarded byte for byte like any request, but a copy of the
@@ -15,43 +15,6 @@ export const INVITE_BODY_LIMIT = 1024 * 1024
 // createRoom answers {"room_id": ...}; anything much larger is not an answer we can use
 const ANSWER_LIMIT = 64 * 1024
 
-type Prefix =
-  | { kind: 'whole', bytes: Buffer }
-  | { kind: 'partial', prefix: Buffer }
-  | { kind: 'aborted' }
-
-/** Reads the body up to `limit` bytes; past that, stops (paused) with what it has. */
-function readUpTo (req: IncomingMessage, limit: number): Promise<Prefix> {
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = []
-    let size = 0
-    const done = (r: Prefix): void => {
-      req.off('data', onData)
-      req.off('end', onEnd)
-      req.off('error', onAbort)
-      req.off('close', onClose)
-      resolve(r)
-    }
-    const onData = (chunk: Buffer): void => {
-      chunks.push(chunk)
-      size += chunk.length
-      if (size > limit) { req.pause(); done({ kind: 'partial', prefix: Buffer.concat(chunks, size) }) }
-    }
-    const onEnd = (): void => done({ kind: 'whole', bytes: Buffer.concat(chunks, size) })
-    const onAbort = (): void => done({ kind: 'aborted' })
-    const onClose = (): void => { if (!req.complete) done({ kind: 'aborted' }) }
-    req.on('data', onData)
-    req.on('end', onEnd)
-    req.on('error', onAbort)
-    req.on('close', onClose)
-  })
-}
-
-function hasBody (req: IncomingMessage): boolean {
-  const h = req.headers
-  return h['transfer-encoding'] !== undefined || (h['content-length'] !== undefined && h['content-length'] !== '0')
-}
-
 export function learnInvitesHandler (ctx: AppContext, routeOf: (request: FastifyRequest) => InviteRoute) {
   return async function learnInvites (request: FastifyRequest, reply: FastifyReply): Promise<void> {
     reply.hijack()
@@ -59,10 +22,10 @@ export function learnInvitesHandler (ctx: AppContext, routeOf: (request: Fastify
     const res = reply.raw
     if (!hasBody(request.raw)) { await forwardAsReceived(ctx, request, res, null); return }
 
-    const read = await readUpTo(request.raw, INVITE_BODY_LIMIT)
-    if (read.kind === 'aborted') { res.destroy(); return }
+    const read = await readBody(request.raw, INVITE_BODY_LIMIT)
+    if (!read.ok && read.reason === 'aborted') { res.destroy(); return }
     let body: Buffer | Readable
-    if (read.kind === 'whole') {
+    if (read.ok) {
       body = read.bytes
     } else {
       // too large to be an invite we would record: the prefix, then the rest as it arrives
@@ -72,7 +35,7 @@ export function learnInvitesHandler (ctx: AppContext, routeOf: (request: Fastify
       body = rest
     }
     const outcome = await forwardAsReceived(ctx, request, res, body, route.action === 'createRoom' ? ANSWER_LIMIT : undefined)
-    if (read.kind !== 'whole' || outcome.answer?.status !== 200) return
+    if (!read.ok || outcome.answer?.status !== 200) return
 
     const learned: LearnedInvite[] = route.action === 'roomInvite'
       ? learnFromRoomInvite(read.bytes, route.rawRoomId ?? '')

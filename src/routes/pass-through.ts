@@ -1,12 +1,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { AppContext } from '../context.js'
+import { hasBody } from './body.js'
 import { sendError } from './respond.js'
 import { forwardAsReceived, rawTarget } from './upstream.js'
-
-function hasBody (request: FastifyRequest): boolean {
-  const h = request.raw.headers
-  return h['transfer-encoding'] !== undefined || (h['content-length'] !== undefined && h['content-length'] !== '0')
-}
 
 /** Everything regguard does not police: streamed to the homeserver and back untouched. */
 export function passThroughHandler (ctx: AppContext) {
@@ -14,6 +10,6 @@ export function passThroughHandler (ctx: AppContext) {
     reply.hijack()
     // Synapse routes only origin-form targets ("/..."); anything else is not worth a round trip
     if (!rawTarget(request).startsWith('/')) { sendError(reply.raw, 'UNRECOGNIZED'); return }
-    await forwardAsReceived(ctx, request, reply.raw, hasBody(request) ? request.raw : null)
+    await forwardAsReceived(ctx, request, reply.raw, hasBody(request.raw) ? request.raw : null)
   }
 }

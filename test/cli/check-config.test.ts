@@ -1,22 +1,14 @@
-import { execFile } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
+import { runCommand } from '../helpers/cli-process.js'
 
 // `regguard check-config`: the built command (dist/, made by `npm ci` through `prepare`).
 
 const CLI = fileURLToPath(new URL('../../dist/src/cli.js', import.meta.url))
 
-function run (args: string[], opts: { cwd: string, env?: Record<string, string> }): Promise<{ code: number, stdout: string, stderr: string }> {
-  const env: Record<string, string> = {}
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('REGGUARD_') && v !== undefined) env[k] = v
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { cwd: opts.cwd, env: { ...env, ...opts.env }, timeout: 60_000 }, (err, stdout, stderr) => {
-      resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : -1, stdout, stderr })
-    })
-  })
-}
+const run = runCommand
 
 t.before(() => {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build`)

@@ -1,22 +1,14 @@
-import { execFile } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t, { type Test } from 'tap'
+import { runCommand } from '../helpers/cli-process.js'
 
 // `regguard policy check`: prints the decision and the rule; exit 0 allow, 1 deny.
 
 const CLI = fileURLToPath(new URL('../../dist/src/cli.js', import.meta.url))
 
-function run (args: string[], opts: { cwd: string, env?: Record<string, string> }): Promise<{ code: number, stdout: string, stderr: string }> {
-  const env: Record<string, string> = {}
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('REGGUARD_') && v !== undefined) env[k] = v
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { cwd: opts.cwd, env: { ...env, ...opts.env }, timeout: 60_000 }, (err, stdout, stderr) => {
-      resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : -1, stdout, stderr })
-    })
-  })
-}
+const run = runCommand
 
 const CONFIG = `# invites live in a store; keep it inside the test's directory
 storage:

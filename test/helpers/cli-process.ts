@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process'
+import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { createServer, type AddressInfo } from 'node:net'
 import { join } from 'node:path'
@@ -53,4 +53,19 @@ export function runCli (t: { teardown: (fn: () => unknown) => void }, args: stri
       check()
     })
   return { child, logs, waitForLog, exited }
+}
+
+/**
+ * Runs one CLI command to completion in `cwd`, with the caller's REGGUARD_* environment removed
+ * (so only `env` configures it).
+ */
+export function runCommand (args: string[], opts: { cwd: string, env?: Record<string, string> }): Promise<{ code: number, stdout: string, stderr: string }> {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build`)
+  const env: Record<string, string> = {}
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('REGGUARD_') && v !== undefined) env[k] = v
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, ...args], { cwd: opts.cwd, env: { ...env, ...opts.env }, timeout: 60_000 }, (err, stdout, stderr) => {
+      resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : -1, stdout, stderr })
+    })
+  })
 }
