@@ -51,6 +51,7 @@ const POLICED_PATH = '/__regguard/requestToken'
 const FORWARD_PATH = '/__regguard/forward'
 const INVITE_PATH = '/__regguard/invite'
 const REGISTER_PATH = '/__regguard/register'
+const SWEEP_INTERVAL_MS = 10 * 60 * 1000
 const SYNTHETIC: Record<Route['kind'], string> = {
   forward: FORWARD_PATH,
   requestToken: POLICED_PATH,
@@ -112,6 +113,15 @@ export function buildApp (config: LoadedConfig, opts: BuildOptions = {}): Reggua
   // chosen at start-up: a reload does not move counters between backends
   const counter = makeCounter(config, store)
   const context: AppContext = { pool, runtime: () => runtime, store, metrics, counter }
+  // expired sessions and old rate-limit windows are deleted now and then (every instance may
+  // sweep: the deletes are idempotent)
+  const sweeper = setInterval(() => {
+    const rl = runtime.config.settings.register.rate_limit
+    store.sweep(Date.now(), 2 * Math.max(rl.per_ip.window, rl.per_address.window)).then((n) => {
+      if (n.sessions + n.rateLimits > 0) logger.debug(n, 'store swept')
+    }, (err: Error) => { logger.error({ err }, 'store sweep failed') })
+  }, SWEEP_INTERVAL_MS)
+  sweeper.unref()
 
   const proxy: FastifyInstance = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
@@ -177,6 +187,7 @@ export function buildApp (config: LoadedConfig, opts: BuildOptions = {}): Reggua
     reconfigure (next) { runtime = makeRuntime(next) },
     async close () {
       await Promise.all([proxy.close(), admin.close()])
+      clearInterval(sweeper)
       await pool.close()
       await counter.close?.()
       if (opts.store === undefined) await store.close()

@@ -145,6 +145,11 @@ export function kyselyStore (db: Kysely<Database>, kind: Dialect): Store {
         return Number(row.count)
       }
     },
+    async sweep (now, rateLimitHorizonMs) {
+      const sessions = await db.deleteFrom('regguard_sessions').where('expires_at', '<=', now).executeTakeFirst()
+      const rateLimits = await db.deleteFrom('regguard_rate_limits').where('window_start', '<', now - rateLimitHorizonMs).executeTakeFirst()
+      return { sessions: Number(sessions.numDeletedRows), rateLimits: Number(rateLimits.numDeletedRows) }
+    },
     async close () { await db.destroy() }
   }
 }

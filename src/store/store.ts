@@ -85,6 +85,11 @@ export interface Store {
   invites: InviteStore
   sessions: SessionStore
   rateLimits: RateLimitStore
+  /**
+   * Deletes what can no longer matter: sessions expired at `now`, rate-limit windows that
+   * started before `now - rateLimitHorizonMs`. Invites are kept (expired ones stay listable).
+   */
+  sweep: (now: number, rateLimitHorizonMs: number) => Promise<{ sessions: number, rateLimits: number }>
   close: () => Promise<void>
 }
 
