@@ -14,27 +14,35 @@ function addDomains (side: ListSide, entries: Iterable<string>, where: (i: numbe
   }
 }
 
-function* fileEntries (text: string): Generator<[number, string]> {
-  const lines = text.split('\n')
-  for (let n = 0; n < lines.length; n++) {
-    let line = lines[n] as string
-    const hash = line.indexOf('#')
-    if (hash !== -1) line = line.slice(0, hash)
-    line = line.trim()
-    if (line !== '') yield [n + 1, line]
+// Walked line by line in the bytes rather than split: a million-line list as an array of
+// lines would stay in RSS long after the load, and so would the whole text as one string
+// (every line sliced from it keeps it alive, e.g. as a RegExp's last input). Cutting the
+// UTF-8 bytes at "\n" and "#" is safe: ASCII bytes never occur inside a multi-byte character.
+function* fileEntries (bytes: Buffer): Generator<[number, string]> {
+  let n = 0
+  // the next "#" at or after the current line; searched again only once passed
+  let hash = bytes.indexOf(0x23)
+  for (let start = 0; start <= bytes.length;) {
+    let end = bytes.indexOf(0x0a, start)
+    if (end === -1) end = bytes.length
+    n++
+    if (hash !== -1 && hash < start) hash = bytes.indexOf(0x23, start)
+    const line = bytes.toString('utf8', start, hash !== -1 && hash < end ? hash : end).trim()
+    if (line !== '') yield [n, line]
+    start = end + 1
   }
 }
 
 function addDomainFiles (side: ListSide, files: string[], key: string, baseDir: string): void {
   files.forEach((file, idx) => {
     const path = resolve(baseDir, file)
-    let text: string
+    let bytes: Buffer
     try {
-      text = readFileSync(path, 'utf8')
+      bytes = readFileSync(path)
     } catch (err) {
       throw new PolicyConfigError(`${key}[${idx}]`, `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
     }
-    for (const [line, entry] of fileEntries(text)) {
+    for (const [line, entry] of fileEntries(bytes)) {
       if (!side.domains.add(entry)) throw new PolicyConfigError(`${key}[${idx}]`, `${path}:${line}: ${JSON.stringify(entry)} is not a domain`)
     }
     side.domainSources.push(path)
