@@ -41,3 +41,19 @@ export function completesThreepidFreeFlow (flows: readonly Flow[], completed: re
   const done = new Set([...completed, stage])
   return flows.some((f) => !hasThreepidStage(f) && f.every((s) => done.has(s)))
 }
+
+// Stages Synapse can also complete through its fallback pages (/auth/<type>/fallback/web), which
+// never pass /register: refusing them at /register would stop nothing.
+const FALLBACK_STAGES = new Set(['m.login.recaptcha', 'm.login.terms', 'm.login.registration_token'])
+
+/**
+ * Is `stage` one only flows without an email or phone stage use (m.login.dummy in Synapse's
+ * flows), in a session with no 3PID stage done, and one only /register can complete? Passing it
+ * serves no 3PID flow, and once the homeserver has it, the rest of its flow can be completed
+ * where regguard does not look (the fallback pages, or a concurrent /register checked against
+ * the same old state). Refusing it leaves such a flow impossible to finish.
+ */
+export function servesOnlyThreepidFreeFlows (flows: readonly Flow[], completed: readonly string[], stage: string): boolean {
+  if (FALLBACK_STAGES.has(stage) || completed.some((s) => THREEPID_STAGE[s] !== undefined)) return false
+  return flows.some((f) => f.includes(stage)) && !flows.some((f) => hasThreepidStage(f) && f.includes(stage))
+}

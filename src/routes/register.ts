@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { AppContext } from '../context.js'
 import type { Medium } from '../policy/canonical.js'
-import { completesThreepidFreeFlow, keepThreepidFlows, readCompleted, readFlows, type Flow } from '../policy/flows.js'
+import { completesThreepidFreeFlow, keepThreepidFlows, readCompleted, readFlows, servesOnlyThreepidFreeFlows, type Flow } from '../policy/flows.js'
 import { decide, type PendingInvite } from '../policy/policy.js'
 import { APPSERVICE_STAGE, parseRegisterRequest, THREEPID_STAGE, type RegisterAuth } from '../policy/register-auth.js'
 import { parseJsonObject } from '../policy/token-request.js'
@@ -68,6 +68,20 @@ function sendFiltered (res: FastifyReply['raw'], answer: Exchanged): void {
   sendExchanged(res, answer, Buffer.from(JSON.stringify(body)))
 }
 
+/**
+ * Does the query say kind=guest as Synapse reads it (Twisted: split on "&" and ";", "+" a space,
+ * percent-decoded, so "kind=gues%74" is a guest)? Any such value counts, whichever comes first.
+ */
+export function asksForGuest (target: string): boolean {
+  const q = target.indexOf('?')
+  if (q === -1) return false
+  const unquote = (s: string): string => s.replace(/\+/g, ' ').replace(/%([0-9a-fA-F]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16)))
+  return target.slice(q + 1).split(/[&;]/).some((pair) => {
+    const eq = pair.indexOf('=')
+    return eq !== -1 && unquote(pair.slice(0, eq)) === 'kind' && unquote(pair.slice(eq + 1)) === 'guest'
+  })
+}
+
 export function registerHandler (ctx: AppContext, deps: RegisterDeps) {
   return async function register (request: FastifyRequest, reply: FastifyReply): Promise<void> {
     reply.hijack()
@@ -90,7 +104,7 @@ export function registerHandler (ctx: AppContext, deps: RegisterDeps) {
       sendError(res, name)
     }
 
-    if (require3pid && /[?&]kind=guest(&|$)/.test(rawTarget(request))) { refuse('THREEPID_REQUIRED', 'guest registration'); return }
+    if (require3pid && asksForGuest(rawTarget(request))) { refuse('THREEPID_REQUIRED', 'guest registration'); return }
 
     const stageMedium = auth.type !== null ? THREEPID_STAGE[auth.type] : undefined
     if (stageMedium !== undefined) {
@@ -99,7 +113,7 @@ export function registerHandler (ctx: AppContext, deps: RegisterDeps) {
     } else if (require3pid && auth.type !== null && auth.type !== APPSERVICE_STAGE) {
       const state = await probeSession(ctx, request, auth.session)
       if (state === 'failed') { sendError(res, 'UPSTREAM_UNREACHABLE'); return }
-      if (state === 'unknown' || completesThreepidFreeFlow(state.flows, state.completed, auth.type)) {
+      if (state === 'unknown' || completesThreepidFreeFlow(state.flows, state.completed, auth.type) || servesOnlyThreepidFreeFlows(state.flows, state.completed, auth.type)) {
         refuse('THREEPID_REQUIRED', `stage ${auth.type} would finish a flow without an email or phone stage`)
         return
       }
