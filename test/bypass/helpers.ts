@@ -133,3 +133,20 @@ export function errcode (res: RawResponse): unknown {
 export function sleep (ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms))
 }
+
+/**
+ * A rate-limit window (at least an hour) whose fixed-window boundary is minutes away, so a
+ * test's hits all land in one window however the clock falls.
+ */
+export function safeWindow (minMs = 3_600_000, marginMs = 120_000): number {
+  const now = Date.now()
+  for (let w = minMs; ; w += 1000) {
+    if (w - (now % w) > marginMs) return w
+  }
+}
+
+/** An address nobody else uses: shared counters (Redis, a shared store) outlive a test run. */
+export function uniqueIp (): string {
+  const r = (): string => Math.floor(Math.random() * 0x10000).toString(16)
+  return `2001:db8:${r()}:${r()}:${r()}:${r()}:${r()}:${r()}`
+}
