@@ -132,6 +132,9 @@ export function buildApp (config: LoadedConfig, opts: BuildOptions = {}): Reggua
     // malformed HTTP gets a Matrix error too, not fastify's default body
     clientErrorHandler: answerClientError,
     rewriteUrl (req) {
+      // Synapse reads bodies whatever their Content-Type says; fastify would refuse a malformed
+      // one with 415 before any route. Forwarding uses rawHeaders, so the header still arrives.
+      delete req.headers['content-type']
       const route = classify(req.method ?? 'GET', req.url ?? '/')
       ;(req as TaggedRequest)[kRoute] = route
       return SYNTHETIC[route.kind]

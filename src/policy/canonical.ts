@@ -56,9 +56,11 @@ export function canonicalMsisdn (country: unknown, phoneNumber: unknown): Canoni
   }
   if (isVanityNumber(phoneNumber)) return { ok: false, reason: 'letters in the number' }
   try {
+    // Python's phonenumbers reads U+FF0B FULLWIDTH PLUS SIGN as "+" (_PLUS_CHARS); libphonenumber-js does not
+    const number = phoneNumber.replace(/\uff0b/g, '+')
     // no upper-casing: Python's phonenumbers refuses "gb", so Synapse answers 400 to it
     const region = country === '' ? undefined : country as CountryCode
-    const parsed = parsePhoneNumberWithError(phoneNumber, { defaultCountry: region })
+    const parsed = parsePhoneNumberWithError(number, { defaultCountry: region })
     return { ok: true, address: parsed.number.slice(1) }
   } catch (err) {
     return { ok: false, reason: (err as Error).message }
