@@ -21,9 +21,11 @@ export function schemaHas (path: string): boolean {
 export interface RegguardOptions {
   /** Extra node flags for the regguard process, e.g. --cpu-prof */
   nodeArgs?: string[]
+  /** register.policy.invite (default true, as in regguard): a denial then costs one store lookup */
+  invite?: boolean
 }
 
-export function benchConfig (dir: string, port: number, adminPort: number, upstreamUrl: string): Record<string, unknown> {
+export function benchConfig (dir: string, port: number, adminPort: number, upstreamUrl: string, invite = true): Record<string, unknown> {
   const config: Record<string, unknown> = {
     server: { host: '127.0.0.1', port },
     homeserver: { url: upstreamUrl },
@@ -32,6 +34,7 @@ export function benchConfig (dir: string, port: number, adminPort: number, upstr
     register: {
       policy: {
         allowed: false,
+        invite,
         threepid: { email: { domain: { whitelist: [ALLOWED_DOMAIN], blacklist: [DENIED_DOMAIN] } } }
       },
       // the load comes from one address: measured here is the policy path, not the 429 path
@@ -45,12 +48,12 @@ export function benchConfig (dir: string, port: number, adminPort: number, upstr
 export interface Regguard { url: string, child: Child, configFile: string }
 
 export async function startRegguard (dir: string, upstreamUrl: string, opts: RegguardOptions = {}): Promise<Regguard> {
-  const home = join(dir, 'regguard')
+  const home = join(dir, opts.invite === false ? 'regguard-noinvite' : 'regguard')
   mkdirSync(home, { recursive: true })
   const port = await freePort()
   const adminPort = await freePort()
   const configFile = join(home, 'regguard.yaml')
-  writeFileSync(configFile, YAML.stringify(benchConfig(home, port, adminPort, upstreamUrl)))
+  writeFileSync(configFile, YAML.stringify(benchConfig(home, port, adminPort, upstreamUrl, opts.invite)))
   const child = startChild(process.execPath, [...(opts.nodeArgs ?? []), CLI, '--config', configFile], {
     stdio: ['ignore', 'inherit', 'pipe'],
     cwd: home,

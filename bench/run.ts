@@ -21,7 +21,8 @@ const USAGE = `usage: npm run bench -- [options]
   --connections N        connections for the small requests (default 50)
   --post-connections N   connections for the 1 MiB uploads (default 10)
   --scenarios LIST       get,post,denied,allowed (default: all)
-  --targets LIST         upstream,nginx,regguard (default: all)
+  --targets LIST         upstream,nginx,regguard,regguard-noinvite (default: all; the last
+                         is regguard with register.policy.invite false, denied requestToken only)
   --cpu-prof DIR         run regguard under node --cpu-prof, profiles written to DIR
 `
 
@@ -35,6 +36,8 @@ interface Scenario {
   spec: (connections: number, postConnections: number) => LoadSpec
   /** nginx has no equivalent of regguard answering alone */
   nginx: boolean
+  /** also measured on regguard-noinvite (what the invite lookup costs) */
+  variants?: boolean
 }
 
 const SCENARIOS: Scenario[] = [
@@ -45,7 +48,7 @@ const SCENARIOS: Scenario[] = [
     nginx: true,
     spec: (_c, pc) => ({ method: 'POST', path: '/_matrix/media/v3/upload?filename=bench.bin', body: Buffer.alloc(2 ** 20, 0x61), headers: { 'content-type': 'application/octet-stream' }, connections: pc })
   },
-  { key: 'denied', title: 'requestToken denied', nginx: false, spec: (c) => ({ method: 'POST', path: TOKEN_PATH, body: tokenBody(DENIED_DOMAIN), headers: JSON_HEADERS, connections: c }) },
+  { key: 'denied', title: 'requestToken denied', nginx: false, variants: true, spec: (c) => ({ method: 'POST', path: TOKEN_PATH, body: tokenBody(DENIED_DOMAIN), headers: JSON_HEADERS, connections: c }) },
   { key: 'allowed', title: 'requestToken allowed', nginx: true, spec: (c) => ({ method: 'POST', path: TOKEN_PATH, body: tokenBody(ALLOWED_DOMAIN), headers: JSON_HEADERS, connections: c }) }
 ]
 
@@ -61,7 +64,7 @@ async function httpBench (values: Record<string, string | boolean | undefined>):
   const connections = Number(values.connections ?? 50)
   const postConnections = Number(values['post-connections'] ?? 10)
   const scenarios = SCENARIOS.filter((s) => list(values.scenarios as string | undefined, SCENARIOS.map((x) => x.key)).includes(s.key))
-  const targets = list(values.targets as string | undefined, ['upstream', 'nginx', 'regguard'])
+  const targets = list(values.targets as string | undefined, ['upstream', 'nginx', 'regguard', 'regguard-noinvite'])
   const nginxBin = findNginx()
   const version = nginxBin === null ? 'not installed (bash .ci/install-nginx.sh): nginx rows skipped' : nginxVersion(nginxBin)
   for (const l of machineLines(version)) process.stdout.write(l + '\n')
@@ -77,16 +80,21 @@ async function httpBench (values: Record<string, string | boolean | undefined>):
       const nginx = await startNginx(nginxBin, dir, port)
       bases.push(['nginx', nginx.url, nginx.child.proc.pid])
     }
+    const profArgs = values['cpu-prof'] !== undefined ? ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof'] as string] : []
     if (targets.includes('regguard')) {
-      const nodeArgs = values['cpu-prof'] !== undefined ? ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof'] as string] : []
-      const rg = await startRegguard(dir, `http://127.0.0.1:${port}`, { nodeArgs })
+      const rg = await startRegguard(dir, `http://127.0.0.1:${port}`, { nodeArgs: profArgs })
       bases.push(['regguard', rg.url, rg.child.proc.pid])
+    }
+    if (targets.includes('regguard-noinvite')) {
+      const rg = await startRegguard(dir, `http://127.0.0.1:${port}`, { invite: false, nodeArgs: profArgs })
+      bases.push(['regguard-noinvite', rg.url, rg.child.proc.pid])
     }
 
     const rows: Row[] = []
     for (const s of scenarios) {
       for (const [target, base, pid] of bases) {
         if (target === 'nginx' && !s.nginx) continue
+        if (target === 'regguard-noinvite' && s.variants !== true) continue
         const result = await load(base, s.spec(connections, postConnections), duration, warmup, () => cpuMs(pid))
         rows.push({ scenario: s, target, result })
         process.stderr.write(`  ${s.title} / ${target}: ${fmt(result.rps)} req/s\n`)

@@ -11,7 +11,22 @@ export interface Runtime {
   trust: (addr: string, hop: number) => boolean
 }
 
+/** Peers remembered per runtime; past this the memory starts again (a scan cannot grow it). */
+const TRUST_CACHE_MAX = 1024
+
 export function makeRuntime (config: LoadedConfig): Runtime {
-  const trust = compile(config.settings.server.trusted_proxies)
-  return { config, trust, trustPeer: (addr) => trust(addr, 0) }
+  const compiled = compile(config.settings.server.trusted_proxies)
+  // proxy-addr parses the address (ipaddr.js) on every call, and every forwarded request asks
+  // about the same few peers; its compiled functions ignore the hop, so the address is the key
+  const known = new Map<string, boolean>()
+  const trustPeer = (addr: string): boolean => {
+    let t = known.get(addr)
+    if (t === undefined) {
+      t = compiled(addr, 0)
+      if (known.size >= TRUST_CACHE_MAX) known.clear()
+      known.set(addr, t)
+    }
+    return t
+  }
+  return { config, trust: (addr) => trustPeer(addr), trustPeer }
 }

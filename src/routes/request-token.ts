@@ -2,7 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { AppContext } from '../context.js'
 import type { MatrixErrorName } from '../errors.js'
 import { pendingInvite } from '../invites/pending.js'
-import { redactAddress } from '../log.js'
+import { redactAddress, type Logger } from '../log.js'
 import { decide, type Decision } from '../policy/policy.js'
 import { parseJsonObject, parseTokenRequest } from '../policy/token-request.js'
 import type { UpstreamAnswer } from '../proxy/forward.js'
@@ -53,17 +53,25 @@ export function requestTokenHandler (ctx: AppContext, routeOf: (request: Fastify
 
     if (register.rate_limit.enabled && !(await withinLimit(ctx, request, res, 'address', `${parsed.medium}:${parsed.address}`, register.rate_limit.per_address))) return
 
-    const invite = await pendingInvite(ctx.store, config.policy, parsed.medium, parsed.address, request.log)
-    const decision: Decision = decide(config.policy, parsed.medium, parsed.address, invite)
-    request.log.info({
-      endpoint: route.endpoint,
-      medium: route.medium,
-      decision: decision.allowed ? 'allow' : 'deny',
-      rule: decision.rule,
-      detail: decision.detail,
-      client_ip: request.ip,
-      address: redactAddress(parsed.medium, parsed.address, config.settings.log.full_addresses)
-    }, 'policy decision')
+    // an invite can only turn a denial into an allow: the store is asked only then (an
+    // address the lists allow anyway is logged with their rule, not the invite's)
+    let decision: Decision = decide(config.policy, parsed.medium, parsed.address, null)
+    if (!decision.allowed && config.policy.invite) {
+      const invite = await pendingInvite(ctx.store, config.policy, parsed.medium, parsed.address, request.log)
+      if (invite !== null) decision = decide(config.policy, parsed.medium, parsed.address, invite)
+    }
+    // built only when written: the address hash is a SHA-256 per request
+    if ((request.log as Logger).isLevelEnabled('info')) {
+      request.log.info({
+        endpoint: route.endpoint,
+        medium: route.medium,
+        decision: decision.allowed ? 'allow' : 'deny',
+        rule: decision.rule,
+        detail: decision.detail,
+        client_ip: request.ip,
+        address: redactAddress(parsed.medium, parsed.address, config.settings.log.full_addresses)
+      }, 'policy decision')
+    }
     ctx.metrics.decisions.inc({ endpoint: route.endpoint, medium: route.medium, result: decision.allowed ? 'allow' : 'deny', rule: decision.rule })
 
     if (!decision.allowed) {
