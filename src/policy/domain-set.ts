@@ -43,6 +43,17 @@ function finish (h: number): number {
 let scratchPos = new Int32Array(64)
 let scratchHash = new Int32Array(64)
 
+/** An entry in ma1sd's syntax: its canonical domain, and whether it covers it and/or its subdomains. */
+export function parseDomainEntry (entry: string): { domain: string, withExact: boolean, withParent: boolean } | null {
+  let e = entry.trim()
+  let withParent = false
+  let withExact = true
+  if (e.startsWith('*')) { e = e.slice(1); withParent = true }
+  if (e.startsWith('.')) { e = e.slice(1); withParent = true; withExact = false }
+  const domain = canonicalDomain(e)
+  return domain === null ? null : { domain, withExact, withParent }
+}
+
 export class DomainSet {
   private exactCount = 0
   private parentCount = 0
@@ -61,13 +72,9 @@ export class DomainSet {
 
   /** Adds one entry; returns false when it is not a usable domain. */
   add (entry: string): boolean {
-    let e = entry.trim()
-    let withParent = false
-    let withExact = true
-    if (e.startsWith('*')) { e = e.slice(1); withParent = true }
-    if (e.startsWith('.')) { e = e.slice(1); withParent = true; withExact = false }
-    const d = canonicalDomain(e)
-    if (d === null) return false
+    const parsed = parseDomainEntry(entry)
+    if (parsed === null) return false
+    const { domain: d, withExact, withParent } = parsed
     // the bytes go to the free end of the buffer while hashing; kept only if d is new
     const used = this.used
     if (used + d.length > this.bytes.length) this.bytes = grown(this.bytes, used + d.length)

@@ -1,7 +1,6 @@
 import fc from 'fast-check'
 import t from 'tap'
-import { canonicalDomain } from '../../src/policy/canonical.js'
-import { DomainSet } from '../../src/policy/domain-set.js'
+import { DomainSet, parseDomainEntry } from '../../src/policy/domain-set.js'
 
 // DomainSet packs its entries in typed arrays to fit a million-line list in memory. It must
 // answer exactly as the plain two-Set version it replaced, which is kept here as the reference.
@@ -11,15 +10,10 @@ class ReferenceSet {
   readonly parents = new Set<string>()
   get size (): number { return this.exact.size + this.parents.size }
   add (entry: string): boolean {
-    let e = entry.trim()
-    let withParent = false
-    let withExact = true
-    if (e.startsWith('*')) { e = e.slice(1); withParent = true }
-    if (e.startsWith('.')) { e = e.slice(1); withParent = true; withExact = false }
-    const d = canonicalDomain(e)
-    if (d === null) return false
-    if (withExact) this.exact.add(d)
-    if (withParent) this.parents.add(d)
+    const parsed = parseDomainEntry(entry)
+    if (parsed === null) return false
+    if (parsed.withExact) this.exact.add(parsed.domain)
+    if (parsed.withParent) this.parents.add(parsed.domain)
     return true
   }
 
