@@ -11,7 +11,7 @@ const ID = /^[1-9][0-9]{0,14}$/
 
 function num (v: number | string): number { return typeof v === 'number' ? v : Number(v) }
 
-function toInvite (r: Selectable<InvitesTable>): Invite {
+export function toInvite (r: Selectable<InvitesTable>): Invite {
   return {
     id: String(r.id),
     medium: r.medium as Medium,
