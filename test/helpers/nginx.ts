@@ -4,8 +4,9 @@ import { createServer, type AddressInfo } from 'node:net'
 import { tmpdir, userInfo } from 'node:os'
 import { delimiter, dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { startHomeserver, type Homeserver, type Received } from './homeserver.js'
-import { rawRequest } from './raw-http.js'
+import type { Test } from 'tap'
+import { defaultReply, startHomeserver, type Homeserver, type Received } from './homeserver.js'
+import { rawPost, rawRequest } from './raw-http.js'
 import { startRegguard, type Started } from './regguard.js'
 
 // A real nginx (the Debian package CI installs with .ci/install-nginx.sh) started by a test on
@@ -287,5 +288,53 @@ export async function startNginxStack (t: { teardown: (fn: () => unknown) => voi
     // nginx replaces any client X-Forwarded-For with the client address; regguard trusts
     // loopback and appends the address of its peer, nginx
     viaRegguard: (r) => r.headers['x-forwarded-for'] === '127.0.0.1, 127.0.0.1'
+  }
+}
+
+/**
+ * The checks both site configs share: for each prefix and endpoint, a denied requestToken never
+ * reaches the homeserver and an allowed one arrives byte for byte, through regguard.
+ */
+export function policedPathChecks (t: Test, s: NginxStack, denied: string): void {
+  const { hs, rg, ng } = s
+  for (const prefix of ['r0', 'v3', 'unstable']) {
+    for (const endpoint of ['register', 'account/3pid']) {
+      const path = `/_matrix/client/${prefix}/${endpoint}/email/requestToken`
+
+      t.test(`${prefix} ${endpoint}: a denied requestToken never reaches the homeserver`, async (t) => {
+        s.reset()
+        const res = await rawPost(ng.port, path, denied, { 'Content-Type': 'application/json' })
+        t.equal(res.status, 403)
+        t.match(res.headers['content-type'], /^application\/json/)
+        t.equal(JSON.parse(res.body).errcode, 'M_THREEPID_DENIED')
+        t.same(hs.received, [], 'homeserver saw nothing')
+        const decisions = rg.logs.filter((l) => l.msg === 'policy decision')
+        t.equal(decisions.length, 1, 'regguard decided once')
+        t.match(decisions[0], { decision: 'deny', client_ip: '127.0.0.1' })
+      })
+
+      t.test(`${prefix} ${endpoint}: an allowed requestToken reaches the homeserver byte for byte`, async (t) => {
+        s.reset()
+        hs.respond(() => ({ status: 200, headers: { 'Content-Type': 'application/json', 'X-From': 'hs' }, body: '{"sid":"S1"}' }))
+        t.teardown(() => hs.respond(defaultReply))
+        const target = `${path}?x=1&y=%2F`
+        const body = '{ "email" : "Alice@Sub.Example.org",  "client_secret":"abc", "send_attempt": 1 , "next_link":"https://x/é"}'
+        const res = await rawPost(ng.port, target, body, { 'Content-Type': 'application/json', Authorization: 'Bearer tok', 'X-Client': 'one', 'X-Forwarded-For': '6.6.6.6' })
+        t.equal(res.status, 200)
+        t.equal(res.body, '{"sid":"S1"}')
+        t.equal(res.headers['x-from'], 'hs')
+        t.equal(hs.received.length, 1)
+        const got = hs.received[0]!
+        t.equal(got.method, 'POST')
+        t.equal(got.url, target, 'request target exactly as sent')
+        t.equal(got.body.toString(), body, 'body bytes unchanged')
+        t.equal(got.headers.host, 'matrix.example.org')
+        t.equal(got.headers.authorization, 'Bearer tok')
+        t.equal(got.headers['x-client'], 'one')
+        t.equal(got.headers['content-type'], 'application/json')
+        t.ok(s.viaRegguard(got), 'came through regguard')
+        t.notMatch(String(got.headers['x-forwarded-for']), /6\.6\.6\.6/, 'a client-supplied X-Forwarded-For is not believed')
+      })
+    }
   }
 }
