@@ -1,17 +1,17 @@
 # regguard container image. Not built or run in this project's CI (the machines have no Docker
 # engine), so it is kept deliberately plain: build with `docker build -t regguard .`, run with
 # `docker run -v /etc/regguard:/etc/regguard -v regguard-data:/app/data -p 8090:8090 regguard`.
-FROM node:20-slim AS build
+# Node 24 LTS (regguard supports 22, 24 and 26: engines ">=22")
+FROM node:24-slim AS build
 WORKDIR /app
-# better-sqlite3 builds from source when no prebuilt binary can be fetched
-RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
+# better-sqlite3 13 carries its prebuilt binaries in the package: no compiler needed
 COPY package.json package-lock.json tsconfig.json ./
 COPY src ./src
 COPY bench ./bench
 COPY scripts ./scripts
 RUN npm ci && npm prune --omit=dev
 
-FROM node:20-slim
+FROM node:24-slim
 WORKDIR /app
 ENV NODE_ENV=production
 COPY --from=build /app/node_modules ./node_modules

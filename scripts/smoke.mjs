@@ -1,0 +1,61 @@
+// The smoke run on a Node line the full suite does not run on (bash .ci/run runs it under Node 26):
+// start the real `regguard` process, one denied and one allowed policed request, one store write
+// (an invite through the admin API, then that address allowed), SIGTERM and a clean exit.
+// Exits 0 with "smoke ok" or 1 naming the step that failed.
+import { spawn } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:http'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+
+const dir = mkdtempSync(join(tmpdir(), 'regguard-smoke-'))
+const received = []
+const hs = createServer((req, res) => {
+  let body = ''
+  req.on('data', (c) => { body += c })
+  req.on('end', () => {
+    received.push({ url: req.url, body })
+    res.writeHead(200, { 'Content-Type': 'application/json' })
+    res.end(req.url.includes('requestToken') ? '{"sid":"smoke"}' : '{}')
+  })
+})
+await new Promise((resolve) => hs.listen(0, '127.0.0.1', resolve))
+const token = 'smoke-admin-token-0123456789'
+writeFileSync(join(dir, 'regguard.yaml'), [
+  'server: { host: 127.0.0.1, port: 0 }',
+  'admin: { host: 127.0.0.1, port: 0, token: ' + token + ' }',
+  `homeserver: { url: "http://127.0.0.1:${hs.address().port}" }`,
+  `storage: { url: "sqlite://${join(dir, 'store.sqlite')}" }`,
+  'register: { policy: { allowed: false, threepid: { email: { domain: { whitelist: ["example.org"] } } } } }'
+].join('\n'))
+
+const child = spawn(process.execPath, ['dist/src/cli.js', '--config', join(dir, 'regguard.yaml')], { stdio: ['ignore', 'pipe', 'inherit'] })
+let out = ''
+const listening = new Promise((resolve, reject) => {
+  child.stdout.on('data', (d) => {
+    out += d
+    for (const line of out.split('\n')) {
+      try { const j = JSON.parse(line); if (j.msg === 'regguard listening') resolve(j) } catch {}
+    }
+  })
+  child.on('exit', (code) => reject(new Error(`regguard exited early (${code})`)))
+})
+const fail = (step) => { console.error(`smoke failed: ${step}`); child.kill('SIGKILL'); hs.close(); rmSync(dir, { recursive: true, force: true }); process.exit(1) }
+const started = await Promise.race([listening, new Promise((resolve) => setTimeout(() => resolve(null), 15000))]).catch(() => null)
+if (started === null) fail('regguard did not start')
+const proxy = `http://127.0.0.1:${started.proxy.port}`
+const admin = `http://127.0.0.1:${started.admin.port}`
+const ask = (email) => fetch(proxy + '/_matrix/client/v3/register/email/requestToken', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ client_secret: 'smoke', email, send_attempt: 1 }) })
+
+if ((await ask('eve@evil.example')).status !== 403) fail('denied requestToken was not 403')
+if (received.some((r) => r.body.includes('evil.example'))) fail('a denied request reached the homeserver')
+if ((await ask('alice@example.org')).status !== 200) fail('allowed requestToken was not forwarded')
+const add = await fetch(admin + '/_regguard/admin/v1/invites', { method: 'POST', headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ medium: 'email', address: 'bob@invited.example' }) })
+if (add.status !== 201) fail(`store write (invite add) answered ${add.status}`)
+if ((await ask('bob@invited.example')).status !== 200) fail('the invited address was not allowed')
+child.kill('SIGTERM')
+const code = await new Promise((resolve) => child.on('exit', resolve))
+hs.close()
+rmSync(dir, { recursive: true, force: true })
+if (code !== 0) fail(`exit code ${code} after SIGTERM`)
+console.log(`smoke ok on Node ${process.version}`)
