@@ -32,7 +32,8 @@ export function canonicalMsisdn (country: unknown, phoneNumber: unknown): Canoni
     parsed = phonenumbersParse(phoneNumber, country)
   } catch (err) {
     if (err instanceof PhoneParseError) return { ok: false, reason: err.kind === 'VANITY' ? 'letters in the number' : err.kind }
-    throw err
+    // a reading regguard cannot finish is refused like one Python cannot: 400, nothing forwarded
+    return { ok: false, reason: 'unreadable: ' + (err as Error).message }
   }
   return crossCheck(parsed.normalised, country, parsed.msisdn)
 }
