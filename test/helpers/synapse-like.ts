@@ -89,6 +89,7 @@ export async function startSynapseLike (t?: { teardown: (fn: () => unknown) => v
   /** The requester as Synapse's auth finds it, or the error it answers. */
   const requester = (req: IncomingMessage, query: URLSearchParams): { user_id: string, device_id: string | null, guest: boolean, appservice: string | null } | Answer => {
     const auth = req.headers.authorization
+    if (auth !== undefined && query.has('access_token')) return error(401, 'M_MISSING_TOKEN', 'Mixing Authorization headers and access_token query parameters.')
     const token = auth !== undefined ? /^Bearer (\S+)$/.exec(auth)?.[1] : query.get('access_token') ?? undefined
     if (token === undefined) return error(401, 'M_MISSING_TOKEN', 'Missing access token.')
     const info = tokens.get(token)
@@ -140,6 +141,12 @@ export async function startSynapseLike (t?: { teardown: (fn: () => unknown) => v
     const path = q === -1 ? url : url.slice(0, q)
     const query = new URLSearchParams(q === -1 ? '' : url.slice(q + 1))
     const method = req.method ?? 'GET'
+    // Twisted: a form POST's body arguments replace the query's, name by name
+    const ctype = req.rawHeaders.find((_h, i) => i % 2 === 1 && req.rawHeaders[i - 1]?.toLowerCase() === 'content-type')
+    if (method === 'POST' && ctype?.split(';')[0]?.trim() === 'application/x-www-form-urlencoded' && body.length > 0) {
+      const form = new URLSearchParams(body.toString('latin1'))
+      for (const k of new Set(form.keys())) { query.delete(k); for (const v of form.getAll(k)) query.append(k, v) }
+    }
     if (method === 'POST' && /\/requestToken$/.test(path)) return { status: 200, body: { sid: 'sid' + randomBytes(4).toString('hex') } }
     if (method === 'GET' && WHOAMI.test(path)) {
       const r = requester(req, query)

@@ -19,7 +19,8 @@ export async function learnSetup (t: Teardown, config: Record<string, any> = {})
 
 export function send (port: number, method: 'PUT' | 'POST', target: string, body: string, token: string | null, headers: Record<string, string> = {}): Promise<RawResponse> {
   const b = Buffer.from(body)
-  const lines = [`${method} ${target} HTTP/1.1`, 'Host: matrix.example.org', 'Connection: close', 'Content-Type: application/json', `Content-Length: ${b.length}`]
+  const lines = [`${method} ${target} HTTP/1.1`, 'Host: matrix.example.org', 'Connection: close', `Content-Length: ${b.length}`]
+  if (!Object.keys(headers).some((k) => k.toLowerCase() === 'content-type')) lines.push('Content-Type: application/json')
   if (token !== null) lines.push(`Authorization: Bearer ${token}`)
   for (const [k, v] of Object.entries(headers)) lines.push(`${k}: ${v}`)
   return rawRequest(port, Buffer.concat([Buffer.from(lines.join('\r\n') + '\r\n\r\n', 'latin1'), b]), 10_000)
