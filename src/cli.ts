@@ -14,8 +14,9 @@ const USAGE = `usage:
                                             print the decision and the rule; exit 0 allow, 1 deny
   regguard config sample                    print the sample configuration, generated from the schema
   regguard invites add --config FILE email ADDRESS    (or: msisdn NUMBER)
-  regguard invites list --config FILE [--medium M] [--address A] [--limit N] [--from TOKEN]
+  regguard invites list --config FILE [--medium M] [--address A] [--inviter U] [--limit N] [--from TOKEN]
   regguard invites revoke --config FILE ID
+  regguard invites revoke --config FILE --inviter U    every pending invite U taught
   regguard invites import --config FILE FILE.csv     one "medium,address" a line; all or nothing
                                             invites work on the store at storage.url
 `
@@ -67,7 +68,9 @@ export async function main (argv: string[]): Promise<number> {
       medium: { type: 'string' },
       address: { type: 'string' },
       limit: { type: 'string' },
-      from: { type: 'string' }
+      from: { type: 'string' },
+      // invites list and revoke
+      inviter: { type: 'string' }
     },
     allowPositionals: true
   })
@@ -76,6 +79,9 @@ export async function main (argv: string[]): Promise<number> {
   const listOptions = { medium: values.medium, address: values.address, limit: values.limit, from: values.from }
   if ((command !== 'invites' || rest[0] !== 'list') && Object.values(listOptions).some((v) => v !== undefined)) {
     throw new UsageError('--medium, --address, --limit and --from belong to invites list')
+  }
+  if (values.inviter !== undefined && (command !== 'invites' || (rest[0] !== 'list' && rest[0] !== 'revoke'))) {
+    throw new UsageError('--inviter belongs to invites list and invites revoke')
   }
   switch (command) {
     case 'serve':
@@ -95,7 +101,7 @@ export async function main (argv: string[]): Promise<number> {
       process.stdout.write(sampleConfig())
       return 0
     case 'invites':
-      return await commandErrors(() => invitesCommand(load(values.config), rest, listOptions, {
+      return await commandErrors(() => invitesCommand(load(values.config), rest, { ...listOptions, inviter: values.inviter }, {
         out: (text) => process.stdout.write(text),
         err: (text) => process.stderr.write(text)
       }))

@@ -40,6 +40,13 @@ export class Metrics {
     registers: [this.registry]
   })
 
+  readonly invitesNotLearned = new Counter({
+    name: 'regguard_invites_not_learned_total',
+    help: 'Addresses in 3PID invites the homeserver accepted that were not learned, by reason',
+    labelNames: ['reason'] as const,
+    registers: [this.registry]
+  })
+
   readonly configReloads = new Counter({
     name: 'regguard_config_reloads_total',
     help: 'Configuration reloads (SIGHUP), by result (ok, refused)',

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import type { LoadedConfig } from '../config/load.js'
 import { canonicalInviteAddress } from '../invites/learn.js'
+import { isUserId } from '../invites/inviters.js'
 import { openStore } from '../store/open.js'
 import { sqlitePath } from '../store/sqlite.js'
 import type { Invite, NewInvite, Store } from '../store/store.js'
@@ -23,6 +24,7 @@ export interface InviteOptions {
   address?: string
   limit?: string
   from?: string
+  inviter?: string
 }
 
 export interface Output { out: (s: string) => void, err: (s: string) => void }
@@ -43,7 +45,7 @@ async function withStore<T> (config: LoadedConfig, f: (store: Store) => Promise<
 
 export function formatInvite (i: Invite, now = Date.now()): string {
   const state = i.revoked_at !== null ? 'revoked' : i.expires_at <= now ? 'expired' : 'pending'
-  return [i.id, i.medium, i.address, state, new Date(i.expires_at).toISOString(), i.source, i.room_id ?? '-'].join('\t')
+  return [i.id, i.medium, i.address, state, new Date(i.expires_at).toISOString(), i.source, i.room_id ?? '-', i.inviter ?? '-'].join('\t')
 }
 
 function canonical (medium: string | undefined, address: string | undefined): { medium: 'email' | 'msisdn', address: string } {
@@ -96,15 +98,24 @@ export async function invitesCommand (config: LoadedConfig, args: string[], opts
         if (opts.medium === undefined) throw new CommandUsageError('--address needs --medium')
         address = canonical(opts.medium, opts.address).address
       }
+      if (opts.inviter !== undefined && !isUserId(opts.inviter)) throw new CommandUsageError('--inviter must be a user ID such as @alice:example.org')
       const medium = opts.medium as 'email' | 'msisdn' | undefined
-      const page = await withStore(config, async (s) => await s.invites.list({ medium, address, limit, from: opts.from }))
+      const page = await withStore(config, async (s) => await s.invites.list({ medium, address, inviter: opts.inviter, limit, from: opts.from }))
         .catch((err) => { throw err instanceof CommandError ? err : new CommandUsageError((err as Error).message) })
-      io.out('id\tmedium\taddress\tstate\texpires\tsource\troom\n')
+      io.out('id\tmedium\taddress\tstate\texpires\tsource\troom\tinviter\n')
       for (const i of page.invites) io.out(formatInvite(i) + '\n')
       if (page.next !== undefined) io.err(`more: --from ${page.next}\n`)
       return 0
     }
     case 'revoke': {
+      if (opts.inviter !== undefined) {
+        if (rest.length > 0) throw new CommandUsageError('invites revoke takes an ID or --inviter, not both')
+        const inviter = opts.inviter
+        if (!isUserId(inviter)) throw new CommandUsageError('--inviter must be a user ID such as @alice:example.org')
+        const n = await withStore(config, async (s) => await s.invites.revokeByInviter(inviter))
+        io.out(`revoked ${n} invite${n === 1 ? '' : 's'} of ${inviter}\n`)
+        return 0
+      }
       const id = rest[0]
       if (id === undefined) throw new CommandUsageError('invites revoke needs an ID')
       const ok = await withStore(config, async (s) => await s.invites.revoke(id))

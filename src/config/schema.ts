@@ -69,7 +69,8 @@ export const SCHEMA: Branch = {
     url: { doc: 'Origin of the homeserver\'s client listener, e.g. http://127.0.0.1:8008.', format: 'http-url', default: 'http://127.0.0.1:8008' },
     server_name: { doc: 'The homeserver\'s server_name (as in homeserver.yaml); answered to the threepid_checker module as "hs".', format: String, default: 'localhost' },
     timeout_ms: { doc: 'How long to wait for the homeserver\'s response headers (and between body chunks) before answering 504.', format: 'nat', default: 60000 },
-    connections: { doc: 'Most connections kept open to the homeserver.', format: 'nat', default: 128 }
+    connections: { doc: 'Most connections kept open to the homeserver.', format: 'nat', default: 128 },
+    admin_token: { doc: 'A Synapse admin\'s access token (optional). Set: invites from users the homeserver\'s admin API reports as deactivated or shadow-banned are not learned (their invites are answered 200 without inviting anyone).', format: String, default: '', sensitive: true }
   },
   admin: {
     host: { doc: 'Address of the admin listener (health). Keep it on loopback.', format: String, default: '127.0.0.1' },
@@ -115,7 +116,17 @@ export const SCHEMA: Branch = {
     url: { doc: 'Where invites (and registration sessions) are kept: sqlite://FILE (relative to the working directory; one instance) or postgres://USER:PASSWORD@HOST:PORT/DATABASE (several instances share it). Migrated at start-up.', format: 'storage-url', default: 'sqlite://./data/regguard.sqlite' }
   },
   invites: {
-    ttl: { doc: 'How long an invite stays pending: milliseconds, or e.g. "7 days" (ma1sd\'s default).', format: 'positive-duration', default: 604800000, sampleValue: '7 days' }
+    ttl: { doc: 'How long an invite stays pending: milliseconds, or e.g. "7 days" (ma1sd\'s default).', format: 'positive-duration', default: 604800000, sampleValue: '7 days' },
+    learn: {
+      enabled: { doc: 'Learn pending invites from the 3PID room invites and createRoom requests the homeserver accepts. Off: those requests are only forwarded.', format: 'boolean', default: true },
+      inviters: { doc: 'Whose invites teach: user IDs or globs ("*" any run of characters, "?" one), matched against the user the homeserver names for the request\'s access token. Empty (null): local users, "@*:<homeserver.server_name>".', format: 'optional-string-list', default: null, sampleValue: ['@*:example.org'] },
+      per_inviter: {
+        max: { doc: 'Invites one inviter may teach per window (0: none).', format: 'nat', default: 50 },
+        window: { doc: 'The per-inviter window (sliding): milliseconds, or e.g. "1 day".', format: 'positive-duration', default: 86400000, sampleValue: '1 day' }
+      },
+      max_per_request: { doc: 'A createRoom with more invite_3pid entries than this teaches none of them.', format: 'nat', default: 20 },
+      txn_ttl: { doc: 'How long a PUT transaction key is remembered (Synapse answers a repeated one from its cache for 30 to 60 minutes); at least 1 hour.', format: 'txn-ttl', default: 3900000, sampleValue: '65 minutes' }
+    }
   }
 }
 

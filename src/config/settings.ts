@@ -10,7 +10,7 @@ export interface ThreepidLists {
 
 export interface Settings {
   server: { host: string, port: number, trusted_proxies: string[], shutdown_timeout_ms: number }
-  homeserver: { url: string, server_name: string, timeout_ms: number, connections: number }
+  homeserver: { url: string, server_name: string, timeout_ms: number, connections: number, admin_token: string }
   admin: { host: string, port: number, token: string }
   log: { level: string, full_addresses: boolean, requests: boolean }
   register: {
@@ -28,5 +28,16 @@ export interface Settings {
   }
   storage: { url: string }
   /** ttl in milliseconds */
-  invites: { ttl: number }
+  invites: {
+    ttl: number
+    learn: {
+      enabled: boolean
+      /** null: local users */
+      inviters: string[] | null
+      per_inviter: { max: number, window: number }
+      max_per_request: number
+      /** milliseconds */
+      txn_ttl: number
+    }
+  }
 }

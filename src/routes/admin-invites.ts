@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify'
 import type { AppContext } from '../context.js'
 import { matrixError, missingParamsMessage, type MatrixErrorName } from '../errors.js'
 import { checkAdminToken } from '../invites/admin-token.js'
+import { isUserId } from '../invites/inviters.js'
 import { canonicalInviteAddress } from '../invites/learn.js'
 import { redactAddress } from '../log.js'
 import { parseJsonObject } from '../policy/token-request.js'
@@ -9,13 +10,16 @@ import { InvalidPageToken } from '../store/kysely-store.js'
 
 // The operators' invite API on the admin listener, behind admin.token:
 //   POST   /_regguard/admin/v1/invites        {"medium","address","expires_in_ms"?} -> 201 invite
-//   GET    /_regguard/admin/v1/invites?medium=&address=&limit=&from=  -> {"invites", "next_from"?}
+//   GET    /_regguard/admin/v1/invites?medium=&address=&inviter=&limit=&from=  -> {"invites", "next_from"?}
 //   DELETE /_regguard/admin/v1/invites/{id}   -> {"revoked": true}
+//   POST   /_regguard/admin/v1/invites/revoke {"inviter"}  -> {"revoked": N} (every pending invite it taught)
 
 export const ADMIN_PREFIX = '/_regguard/admin/v1'
 const BODY_LIMIT = 64 * 1024
 const DEFAULT_LIMIT = 100
 const MAX_LIMIT = 1000
+
+const INVITER_MESSAGE = 'inviter must be a user ID such as "@alice:example.org"'
 
 function fail (reply: FastifyReply, name: MatrixErrorName, message?: string): FastifyReply {
   const e = matrixError(name, message)
@@ -68,7 +72,8 @@ export function adminInviteRoutes (admin: FastifyInstance, ctx: AppContext): voi
       const address = single(q, 'address')
       const limitText = single(q, 'limit')
       const from = single(q, 'from')
-      if (medium === null || address === null || limitText === null || from === null) return fail(reply, 'INVALID_PARAM', 'each parameter may be given once')
+      const inviter = single(q, 'inviter')
+      if (medium === null || address === null || limitText === null || from === null || inviter === null) return fail(reply, 'INVALID_PARAM', 'each parameter may be given once')
       if (medium !== undefined && medium !== 'email' && medium !== 'msisdn') return fail(reply, 'INVALID_PARAM', 'medium must be "email" or "msisdn"')
       let canonicalAddress: string | undefined
       if (address !== undefined) {
@@ -77,18 +82,31 @@ export function adminInviteRoutes (admin: FastifyInstance, ctx: AppContext): voi
         if (c === null) return fail(reply, 'INVALID_PARAM', `address is not a valid ${medium === 'email' ? 'email address' : 'phone number'}`)
         canonicalAddress = c.address
       }
+      if (inviter !== undefined && !isUserId(inviter)) return fail(reply, 'INVALID_PARAM', INVITER_MESSAGE)
       let limit = DEFAULT_LIMIT
       if (limitText !== undefined) {
         limit = /^[0-9]{1,4}$/.test(limitText) ? Number(limitText) : 0
         if (limit < 1 || limit > MAX_LIMIT) return fail(reply, 'INVALID_PARAM', `limit must be between 1 and ${MAX_LIMIT}`)
       }
       try {
-        const page = await ctx.store.invites.list({ medium, address: canonicalAddress, limit, from })
+        const page = await ctx.store.invites.list({ medium, address: canonicalAddress, inviter, limit, from })
         return page.next === undefined ? { invites: page.invites } : { invites: page.invites, next_from: page.next }
       } catch (err) {
         if (err instanceof InvalidPageToken) return fail(reply, 'INVALID_PARAM', 'from is not a token this API gave out')
         throw err
       }
+    })
+
+    scope.post(`${ADMIN_PREFIX}/invites/revoke`, async (request, reply) => {
+      const raw = request.body
+      const parsed = parseJsonObject(Buffer.isBuffer(raw) ? raw : Buffer.alloc(0))
+      if (!parsed.ok) return fail(reply, parsed.error)
+      const { inviter } = parsed.value
+      if (inviter === undefined) return fail(reply, 'MISSING_PARAM', missingParamsMessage(['inviter']))
+      if (typeof inviter !== 'string' || !isUserId(inviter)) return fail(reply, 'INVALID_PARAM', INVITER_MESSAGE)
+      const revoked = await ctx.store.invites.revokeByInviter(inviter)
+      request.log.info({ inviter, revoked }, 'invites of an inviter revoked through the admin API')
+      return { revoked }
     })
 
     scope.delete(`${ADMIN_PREFIX}/invites/:id`, async (request, reply) => {

@@ -21,4 +21,12 @@ export function addStoreFormats (): void {
     },
     coerce (v: unknown) { return parseDuration(v) ?? v }
   })
+  convict.addFormat({
+    // Synapse keeps a transaction for up to 60 minutes: forgetting one sooner lets a replay teach
+    name: 'txn-ttl',
+    validate (v: unknown) {
+      if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 3_600_000) throw new Error(`must be a duration of at least 1 hour, got ${JSON.stringify(v)}`)
+    },
+    coerce (v: unknown) { return parseDuration(v) ?? v }
+  })
 }

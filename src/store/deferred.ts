@@ -14,7 +14,9 @@ export function deferredStore (ready: Promise<Store>, kind: Store['kind']): Stor
       findPending: async (m, a, n) => await on((s) => s.invites.findPending(m, a, n)),
       list: async (q) => await on((s) => s.invites.list(q)),
       get: async (id) => await on((s) => s.invites.get(id)),
-      revoke: async (id, now) => await on((s) => s.invites.revoke(id, now))
+      revoke: async (id, now) => await on((s) => s.invites.revoke(id, now)),
+      revokeByInviter: async (i, now) => await on((s) => s.invites.revokeByInviter(i, now)),
+      countByInviter: async (i, since) => await on((s) => s.invites.countByInviter(i, since))
     },
     sessions: {
       put: async (x) => await on((s) => s.sessions.put(x)),
@@ -22,6 +24,11 @@ export function deferredStore (ready: Promise<Store>, kind: Store['kind']): Stor
     },
     rateLimits: {
       hit: async (k, w, n) => await on((s) => s.rateLimits.hit(k, w, n))
+    },
+    txns: {
+      claim: async (k, c, n, ttl) => await on((s) => s.txns.claim(k, c, n, ttl)),
+      finish: async (k, c) => await on((s) => s.txns.finish(k, c)),
+      release: async (k, c) => await on((s) => s.txns.release(k, c))
     },
     sweep: async (n, h) => await on((s) => s.sweep(n, h)),
     async close () {

@@ -20,7 +20,8 @@ export function toInvite (r: Selectable<InvitesTable>): Invite {
     source: r.source as InviteSource,
     created_at: num(r.created_at),
     expires_at: num(r.expires_at),
-    revoked_at: r.revoked_at === null ? null : num(r.revoked_at)
+    revoked_at: r.revoked_at === null ? null : num(r.revoked_at),
+    inviter: r.inviter ?? null
   }
 }
 
@@ -60,7 +61,8 @@ export function kyselyStore (db: Kysely<Database>, kind: Dialect): Store {
     source: i.source,
     created_at: i.created_at ?? now,
     expires_at: i.expires_at,
-    revoked_at: null
+    revoked_at: null,
+    inviter: i.inviter ?? null
   })
   return {
     kind,
@@ -91,6 +93,7 @@ export function kyselyStore (db: Kysely<Database>, kind: Dialect): Store {
         let q = db.selectFrom('regguard_invites').selectAll()
         if (query.medium !== undefined) q = q.where('medium', '=', query.medium)
         if (query.address !== undefined) q = q.where('address', '=', query.address)
+        if (query.inviter !== undefined) q = q.where('inviter', '=', query.inviter)
         if (query.from !== undefined) {
           const after = decodeFrom(query.from)
           if (after === null) throw new InvalidPageToken('invalid page token')
@@ -112,6 +115,51 @@ export function kyselyStore (db: Kysely<Database>, kind: Dialect): Store {
           .set({ revoked_at: sql<number>`coalesce(revoked_at, ${now})` })
           .where('id', '=', Number(id)).executeTakeFirst()
         return Number(r.numUpdatedRows) > 0
+      },
+      async revokeByInviter (inviter, now = Date.now()) {
+        const r = await db.updateTable('regguard_invites').set({ revoked_at: now })
+          .where('inviter', '=', inviter).where('revoked_at', 'is', null).executeTakeFirst()
+        return Number(r.numUpdatedRows)
+      },
+      async countByInviter (inviter, since) {
+        const row = await db.selectFrom('regguard_invites').select((eb) => eb.fn.countAll<number | string>().as('n'))
+          .where('inviter', '=', inviter).where('created_at', '>=', since).executeTakeFirstOrThrow()
+        return Number(row.n)
+      }
+    },
+    txns: {
+      async claim (keys, claim, now, ttlMs) {
+        let first = true
+        // each key in its own statement: the database serialises concurrent claims of one row
+        for (const key of keys) {
+          const row = await db.insertInto('regguard_txns')
+            .values({ key, claim, state: 'running', first_seen: now, expires_at: now + ttlMs })
+            .onConflict((oc) => oc.column('key').doUpdateSet({
+              // forgotten (expired, not yet swept): as if new; else a request still running
+              // at the homeserver is contested, and this one is not the first
+              claim: sql<string>`CASE WHEN regguard_txns.expires_at <= ${now} THEN excluded.claim ELSE regguard_txns.claim END`,
+              state: sql<string>`CASE WHEN regguard_txns.expires_at <= ${now} THEN 'running' WHEN regguard_txns.state = 'running' THEN 'contested' ELSE regguard_txns.state END`,
+              first_seen: sql<number>`CASE WHEN regguard_txns.expires_at <= ${now} THEN excluded.first_seen ELSE regguard_txns.first_seen END`,
+              expires_at: sql<number>`CASE WHEN regguard_txns.expires_at <= ${now} THEN excluded.expires_at ELSE regguard_txns.expires_at END`
+            }))
+            .returning('claim').executeTakeFirstOrThrow()
+          if (row.claim !== claim) first = false
+        }
+        return first
+      },
+      async finish (keys, claim) {
+        let clean = true
+        for (const key of keys) {
+          const r = await db.updateTable('regguard_txns').set({ state: 'done' })
+            .where('key', '=', key).where('claim', '=', claim).where('state', '=', 'running').executeTakeFirst()
+          if (Number(r.numUpdatedRows) !== 1) clean = false
+        }
+        if (!clean) await db.updateTable('regguard_txns').set({ state: 'done' }).where('key', 'in', keys).where('claim', '=', claim).execute()
+        return clean
+      },
+      async release (keys, claim) {
+        if (keys.length === 0) return
+        await db.deleteFrom('regguard_txns').where('key', 'in', keys).where('claim', '=', claim).execute()
       }
     },
     sessions: {
@@ -148,7 +196,8 @@ export function kyselyStore (db: Kysely<Database>, kind: Dialect): Store {
     async sweep (now, rateLimitHorizonMs) {
       const sessions = await db.deleteFrom('regguard_sessions').where('expires_at', '<=', now).executeTakeFirst()
       const rateLimits = await db.deleteFrom('regguard_rate_limits').where('window_start', '<', now - rateLimitHorizonMs).executeTakeFirst()
-      return { sessions: Number(sessions.numDeletedRows), rateLimits: Number(rateLimits.numDeletedRows) }
+      const txns = await db.deleteFrom('regguard_txns').where('expires_at', '<=', now).executeTakeFirst()
+      return { sessions: Number(sessions.numDeletedRows), rateLimits: Number(rateLimits.numDeletedRows), txns: Number(txns.numDeletedRows) }
     },
     async close () { await db.destroy() }
   }

@@ -12,6 +12,8 @@ export interface InvitesTable {
   created_at: number | string
   expires_at: number | string
   revoked_at: number | string | null
+  /** Who made a learned invite (the homeserver's user id); null for the others and older rows */
+  inviter: string | null
 }
 
 export interface SessionsTable {
@@ -30,10 +32,19 @@ export interface RateLimitsTable {
   count: number
 }
 
+export interface TxnsTable {
+  key: string
+  claim: string
+  state: string
+  first_seen: number | string
+  expires_at: number | string
+}
+
 export interface Database {
   regguard_invites: InvitesTable
   regguard_sessions: SessionsTable
   regguard_rate_limits: RateLimitsTable
+  regguard_txns: TxnsTable
 }
 
 export const MIGRATION_TABLE = 'regguard_migration'

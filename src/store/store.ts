@@ -16,6 +16,8 @@ export interface Invite {
   created_at: number
   expires_at: number
   revoked_at: number | null
+  /** The user whose invite taught it (learned invites); null otherwise and for older invites */
+  inviter: string | null
 }
 
 export interface NewInvite {
@@ -26,11 +28,14 @@ export interface NewInvite {
   expires_at: number
   /** Defaults to the time of the insert */
   created_at?: number
+  /** Defaults to null */
+  inviter?: string | null
 }
 
 export interface InviteQuery {
   medium?: Medium
   address?: string
+  inviter?: string
   limit: number
   /** The `next` token of a previous page */
   from?: string
@@ -52,6 +57,28 @@ export interface InviteStore {
   get: (id: string) => Promise<Invite | null>
   /** Marks it revoked (once: the first time is kept); false when no such invite exists. */
   revoke: (id: string, now?: number) => Promise<boolean>
+  /** Revokes every pending (not yet revoked) invite of this inviter; how many it revoked. */
+  revokeByInviter: (inviter: string, now?: number) => Promise<number>
+  /** How many invites this inviter taught (revoked ones included) created at or after `since`. */
+  countByInviter: (inviter: string, since: number) => Promise<number>
+}
+
+/**
+ * Transaction keys of PUT requests (path + requester, as Synapse keys its transaction cache):
+ * the homeserver answers a repeated key from its cache without reading the new body, so only
+ * the first request with a key may teach an invite.
+ */
+export interface TxnStore {
+  /**
+   * Claims every key for this request. True when all were unknown (or forgotten: expired at
+   * `now`); then `claim` identifies this request in finish/release. A known key still `running`
+   * becomes `contested`, so the first request learns nothing either.
+   */
+  claim: (keys: string[], claim: string, now: number, ttlMs: number) => Promise<boolean>
+  /** The first request was answered with success: true when no other request came meanwhile. */
+  finish: (keys: string[], claim: string) => Promise<boolean>
+  /** The first request was answered with an error: the homeserver forgot the keys, so do we. */
+  release: (keys: string[], claim: string) => Promise<void>
 }
 
 export interface TokenSession {
@@ -85,11 +112,12 @@ export interface Store {
   invites: InviteStore
   sessions: SessionStore
   rateLimits: RateLimitStore
+  txns: TxnStore
   /**
    * Deletes what can no longer matter: sessions expired at `now`, rate-limit windows that
-   * started before `now - rateLimitHorizonMs`. Invites are kept (expired ones stay listable).
+   * started before `now - rateLimitHorizonMs`, transaction keys expired at `now`. Invites are kept (expired ones stay listable).
    */
-  sweep: (now: number, rateLimitHorizonMs: number) => Promise<{ sessions: number, rateLimits: number }>
+  sweep: (now: number, rateLimitHorizonMs: number) => Promise<{ sessions: number, rateLimits: number, txns: number }>
   close: () => Promise<void>
 }
 

@@ -38,6 +38,13 @@ export interface Homeserver {
   respond: (fn: Responder) => void
   /** Keep only length and hash of bodies (for very large uploads) */
   streamBodies: boolean
+  /**
+   * Opt-in: answer GET .../account/whoami itself, before the responder, for any bearer token:
+   * `@<token>:<serverName>` (what invite learning asks). Those requests are kept in
+   * `whoamiReceived`, not `received`, so tests counting what reached the homeserver are unchanged.
+   */
+  answerWhoami: (serverName?: string) => void
+  whoamiReceived: Received[]
   server: Server
   close: () => Promise<void>
 }
@@ -49,7 +56,8 @@ export function defaultReply (r: Received): Reply {
 
 export async function startHomeserver (t?: { teardown: (fn: () => unknown) => void }): Promise<Homeserver> {
   let responder: Responder = (r) => defaultReply(r)
-  const hs: Partial<Homeserver> = { received: [], streamBodies: false }
+  let whoamiServer: string | null = null
+  const hs: Partial<Homeserver> = { received: [], streamBodies: false, whoamiReceived: [] }
   const server = createServer((req, res) => {
     const hash = createHash('sha256')
     const chunks: Buffer[] = []
@@ -70,6 +78,14 @@ export async function startHomeserver (t?: { teardown: (fn: () => unknown) => vo
         bodyLength: length,
         bodySha256: hash.digest('hex')
       }
+      if (whoamiServer !== null && r.method === 'GET' && /^\/_matrix\/client\/v3\/account\/whoami(\?|$)/.test(r.url)) {
+        hs.whoamiReceived?.push(r)
+        const token = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1]
+        const body = token === undefined ? '{"errcode":"M_MISSING_TOKEN","error":"Missing access token"}' : JSON.stringify({ user_id: `@${token}:${whoamiServer}`, device_id: 'DEV', is_guest: false })
+        res.writeHead(token === undefined ? 401 : 200, { 'Content-Type': 'application/json' })
+        res.end(body)
+        return
+      }
       hs.received?.push(r)
       Promise.resolve(responder(r, req, res)).then(async (reply) => {
         if (reply === undefined || res.headersSent) return
@@ -88,6 +104,7 @@ export async function startHomeserver (t?: { teardown: (fn: () => unknown) => vo
     server,
     receivedMatching: (text: string) => (hs.received ?? []).filter((r) => r.url.includes(text)),
     respond: (fn: Responder) => { responder = fn },
+    answerWhoami: (serverName = 'localhost') => { whoamiServer = serverName },
     close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()) })
   })
   t?.teardown(() => (hs as Homeserver).close())
