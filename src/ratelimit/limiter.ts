@@ -11,3 +11,4 @@ export async function checkLimit (counter: HitCounter, key: string, limit: Limit
   if (count <= limit.max) return { ok: true }
   return { ok: false, retryAfterMs: windowStart(now, limit.windowMs) + limit.windowMs - now }
 }
+

@@ -150,6 +150,7 @@ export function kyselyStore (db: Kysely<Database>, kind: Dialect): Store {
       const rateLimits = await db.deleteFrom('regguard_rate_limits').where('window_start', '<', now - rateLimitHorizonMs).executeTakeFirst()
       return { sessions: Number(sessions.numDeletedRows), rateLimits: Number(rateLimits.numDeletedRows) }
     },
+    async ping () { await sql`SELECT 1`.execute(db) },
     async close () { await db.destroy() }
   }
 }

@@ -26,10 +26,19 @@ export async function openPostgres (url: string): Promise<Store> {
     connectionString: target.connectionString,
     max: 10,
     connectionTimeoutMillis: 10_000,
+    // a server gone without closing the connection (failover, cable) is noticed in seconds
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
     ...(target.schema !== null ? { options: `-c search_path=${target.schema}` } : {})
   })
-  // an idle connection dropped by the server: the next query reconnects or fails on its own
+  // A lost connection (PostgreSQL restarted or failed over) makes its pg.Client emit 'error'.
+  // pg-pool listens only while the client is idle (and re-emits it here); a client kysely has
+  // checked out for a query has no listener, and the unhandled 'error' killed the process.
+  // The query itself fails on its own, and pg-pool drops a client that is no longer queryable
+  // when it is released, so the next query opens a fresh connection: nothing to do here but
+  // keep the event from being unhandled.
   pool.on('error', () => {})
+  pool.on('connect', (client) => { client.on('error', () => {}) })
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
   try {
     if (target.schema !== null) {

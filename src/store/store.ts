@@ -90,6 +90,8 @@ export interface Store {
    * started before `now - rateLimitHorizonMs`. Invites are kept (expired ones stay listable).
    */
   sweep: (now: number, rateLimitHorizonMs: number) => Promise<{ sessions: number, rateLimits: number }>
+  /** One round trip to the database: fails when it cannot be reached (used by /ready). */
+  ping: () => Promise<void>
   close: () => Promise<void>
 }
 
