@@ -121,7 +121,7 @@ export function buildApp (config: LoadedConfig, opts: BuildOptions = {}): Reggua
     keepAliveTimeout: 30_000
   })
   // opened now, awaited before listening (onReady): a store that cannot open stops start-up
-  const storeReady = opts.store !== undefined ? Promise.resolve(opts.store) : openStore(config.settings.storage.url)
+  const storeReady = opts.store !== undefined ? Promise.resolve(opts.store) : openStore(config.settings.storage.url, { queryTimeoutMs: config.settings.storage.timeout_ms })
   storeReady.catch(() => {}) // reported through listen()
   const metrics = opts.metrics ?? new Metrics()
   // an outage of the store reaches the routes as StoreUnavailableError, and calls are bounded

@@ -114,7 +114,7 @@ export const SCHEMA: Branch = {
   },
   storage: {
     url: { doc: 'Where invites (and registration sessions) are kept: sqlite://FILE (relative to the working directory; one instance) or postgres://USER:PASSWORD@HOST:PORT/DATABASE (several instances share it). Migrated at start-up.', format: 'storage-url', default: 'sqlite://./data/regguard.sqlite' },
-    timeout_ms: { doc: 'How long a request waits for the store (an invite or validation-session lookup) before it is refused with a temporary error (503) as when the store is down.', format: 'positive-duration', default: 5000 }
+    timeout_ms: { doc: 'How long a request waits for the store (an invite or validation-session lookup) before it is refused with a temporary error (503), as when the store is down; a PostgreSQL query unanswered by then also has its connection closed and replaced. Read at start-up.', format: 'positive-duration', default: 5000 }
   },
   invites: {
     ttl: { doc: 'How long an invite stays pending: milliseconds, or e.g. "7 days" (ma1sd\'s default).', format: 'positive-duration', default: 604800000, sampleValue: '7 days' }

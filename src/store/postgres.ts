@@ -20,7 +20,18 @@ export function postgresTarget (url: string): PostgresTarget {
   return { connectionString: u.toString(), schema }
 }
 
-export async function openPostgres (url: string): Promise<Store> {
+export interface PostgresOptions {
+  /**
+   * After start-up, a query with no answer by then has its connection closed, so the pool opens
+   * a fresh one: a server gone silent (failover without a reset) would otherwise hold a pooled
+   * connection until TCP keepalive gives up, many minutes later. Migrations are not bounded.
+   */
+  queryTimeoutMs?: number
+}
+
+type Query = (...args: unknown[]) => unknown
+
+export async function openPostgres (url: string, opts: PostgresOptions = {}): Promise<Store> {
   const target = postgresTarget(url)
   const pool = new pg.Pool({
     connectionString: target.connectionString,
@@ -38,7 +49,21 @@ export async function openPostgres (url: string): Promise<Store> {
   // when it is released, so the next query opens a fresh connection: nothing to do here but
   // keep the event from being unhandled.
   pool.on('error', () => {})
-  pool.on('connect', (client) => { client.on('error', () => {}) })
+  let queryTimeoutMs = 0 // set once migrated
+  pool.on('connect', (client) => {
+    client.on('error', () => {})
+    const query = client.query.bind(client) as Query
+    ;(client as unknown as { query: Query }).query = (...args: unknown[]) => {
+      const answer = query(...args)
+      if (queryTimeoutMs > 0 && answer instanceof Promise) {
+        // end() on a client with a query in flight destroys the socket; the query fails and
+        // pg-pool drops the client when kysely releases it
+        const timer = setTimeout(() => { client.end().catch(() => {}) }, queryTimeoutMs)
+        answer.then(() => { clearTimeout(timer) }, () => { clearTimeout(timer) })
+      }
+      return answer
+    }
+  })
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
   try {
     if (target.schema !== null) {
@@ -54,6 +79,7 @@ export async function openPostgres (url: string): Promise<Store> {
     if (schema === null) throw new Error('no schema in search_path exists; add ?schema=NAME to the URL')
     // named explicitly: kysely otherwise finds its migration table in any schema of the database
     await migrate(db, 'postgres', schema)
+    queryTimeoutMs = opts.queryTimeoutMs ?? 0
     return kyselyStore(db, 'postgres')
   } catch (err) {
     await db.destroy().catch(() => {})

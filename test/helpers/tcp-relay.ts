@@ -2,7 +2,7 @@ import { connect, createServer, type AddressInfo, type Server, type Socket } fro
 
 // A TCP relay on loopback in front of a real service (PostgreSQL, Redis): what a restart or a
 // failover does to regguard's connections, on demand. cut() destroys every relayed connection
-// and refuses new ones until restore().
+// and refuses new ones until restore(). Small volumes only: no back-pressure.
 
 export interface TcpRelay {
   port: number
@@ -11,6 +11,13 @@ export interface TcpRelay {
   /** Connections open through the relay now */
   open: () => number
   cut: () => void
+  /**
+   * Cuts when a client next sends anything (a query), before it reaches the server: the
+   * connection dies while a request waits on it. Resolves once cut.
+   */
+  cutOnNextSend: () => Promise<void>
+  /** Relays nothing more either way but keeps every connection open: a peer gone silent */
+  freeze: () => void
   restore: () => void
   close: () => Promise<void>
 }
@@ -18,7 +25,9 @@ export interface TcpRelay {
 export async function startTcpRelay (t: { teardown: (fn: () => unknown) => void }, targetPort: number, targetHost = '127.0.0.1'): Promise<TcpRelay> {
   const pairs = new Set<[Socket, Socket]>()
   let isCut = false
+  let frozen = false
   let accepted = 0
+  let armed: (() => void) | null = null
   const server: Server = createServer((client) => {
     // a refused connection: closed at once, as a server that is not there yet would
     if (isCut) { client.destroy(); return }
@@ -33,8 +42,11 @@ export async function startTcpRelay (t: { teardown: (fn: () => unknown) => void 
     }
     client.on('error', drop).on('close', drop)
     upstream.on('error', drop).on('close', drop)
-    client.pipe(upstream)
-    upstream.pipe(client)
+    client.on('data', (d: Buffer) => {
+      if (armed !== null) { const done = armed; armed = null; relay.cut(); done(); return }
+      if (!frozen) upstream.write(d)
+    })
+    upstream.on('data', (d: Buffer) => { if (!frozen) client.write(d) })
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const relay: TcpRelay = {
@@ -46,7 +58,9 @@ export async function startTcpRelay (t: { teardown: (fn: () => unknown) => void 
       for (const [a, b] of [...pairs]) { a.destroy(); b.destroy() }
       pairs.clear()
     },
-    restore () { isCut = false },
+    cutOnNextSend: () => new Promise<void>((resolve) => { armed = resolve }),
+    freeze () { frozen = true },
+    restore () { isCut = false; frozen = false },
     close: () => new Promise<void>((resolve) => {
       relay.cut()
       server.close(() => resolve())
