@@ -13,7 +13,8 @@ export class StoreUnavailableError extends Error {
   constructor (readonly operation: string, cause: unknown) {
     const e = cause as { message?: unknown, code?: unknown }
     const reason = typeof e?.message === 'string' && e.message !== '' ? e.message : typeof e?.code === 'string' ? e.code : String(cause)
-    super(`store unavailable (${operation}): ${reason}`, { cause })
+    // loggers append the cause's message
+    super(`store unavailable (${operation})`, { cause })
     this.reason = reason
   }
 }

@@ -23,8 +23,9 @@ export function postgresTarget (url: string): PostgresTarget {
 export interface PostgresOptions {
   /**
    * After start-up, a query with no answer by then has its connection closed, so the pool opens
-   * a fresh one: a server gone silent (failover without a reset) would otherwise hold a pooled
-   * connection until TCP keepalive gives up, many minutes later. Migrations are not bounded.
+   * a fresh one, and a new connection must be ready by then: a server gone silent (failover
+   * without a reset) would otherwise hold pooled connections until TCP keepalive gives up, many
+   * minutes later. Start-up and migrations are not bounded by it.
    */
   queryTimeoutMs?: number
 }
@@ -80,6 +81,9 @@ export async function openPostgres (url: string, opts: PostgresOptions = {}): Pr
     // named explicitly: kysely otherwise finds its migration table in any schema of the database
     await migrate(db, 'postgres', schema)
     queryTimeoutMs = opts.queryTimeoutMs ?? 0
+    // a connection that cannot be set up by then (server silent) gives its pool slot back as
+    // soon: otherwise a silent failover fills the pool with half-open connections
+    if (queryTimeoutMs > 0) pool.options.connectionTimeoutMillis = Math.min(pool.options.connectionTimeoutMillis ?? queryTimeoutMs, queryTimeoutMs)
     return kyselyStore(db, 'postgres')
   } catch (err) {
     await db.destroy().catch(() => {})

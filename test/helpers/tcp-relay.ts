@@ -18,6 +18,8 @@ export interface TcpRelay {
   cutOnNextSend: () => Promise<void>
   /** Relays nothing more either way but keeps every connection open: a peer gone silent */
   freeze: () => void
+  /** Delays every answer from the server by `ms` (0: none), so requests overlap and the pool grows */
+  slow: (ms: number) => void
   restore: () => void
   close: () => Promise<void>
 }
@@ -26,6 +28,7 @@ export async function startTcpRelay (t: { teardown: (fn: () => unknown) => void 
   const pairs = new Set<[Socket, Socket]>()
   let isCut = false
   let frozen = false
+  let delayMs = 0
   let accepted = 0
   let armed: (() => void) | null = null
   const server: Server = createServer((client) => {
@@ -46,7 +49,11 @@ export async function startTcpRelay (t: { teardown: (fn: () => unknown) => void 
       if (armed !== null) { const done = armed; armed = null; relay.cut(); done(); return }
       if (!frozen) upstream.write(d)
     })
-    upstream.on('data', (d: Buffer) => { if (!frozen) client.write(d) })
+    upstream.on('data', (d: Buffer) => {
+      if (frozen) return
+      if (delayMs === 0) client.write(d)
+      else setTimeout(() => { if (!frozen) client.write(d) }, delayMs)
+    })
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const relay: TcpRelay = {
@@ -60,6 +67,7 @@ export async function startTcpRelay (t: { teardown: (fn: () => unknown) => void 
     },
     cutOnNextSend: () => new Promise<void>((resolve) => { armed = resolve }),
     freeze () { frozen = true },
+    slow (ms) { delayMs = ms },
     restore () { isCut = false; frozen = false },
     close: () => new Promise<void>((resolve) => {
       relay.cut()
