@@ -40,7 +40,15 @@ export class RedisCounter implements HitCounter {
 
   async hit (key: string, windowMs: number, now: number): Promise<number> {
     const k = `regguard:rl:${key}:${windowStart(now, windowMs)}`
-    const res = await this.redis.multi().incr(k).pexpire(k, windowMs * 2).exec()
+    let res
+    try {
+      res = await this.redis.multi().incr(k).pexpire(k, windowMs * 2).exec()
+    } catch (err) {
+      // a connection that stopped answering (a peer gone silent) is not noticed by TCP for
+      // minutes: drop it and reconnect, so counting resumes once Redis answers again
+      if (this.redis.status === 'ready' && /timed out/i.test((err as Error).message)) this.redis.disconnect(true)
+      throw err
+    }
     const count = res?.[0]?.[1]
     if (typeof count !== 'number') throw new Error('redis: unexpected INCR answer')
     return count
