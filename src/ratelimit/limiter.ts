@@ -11,4 +11,3 @@ export async function checkLimit (counter: HitCounter, key: string, limit: Limit
   if (count <= limit.max) return { ok: true }
   return { ok: false, retryAfterMs: windowStart(now, limit.windowMs) + limit.windowMs - now }
 }
-
