@@ -20,9 +20,11 @@ import { requestTokenHandler } from './routes/request-token.js'
 import { threepidCheckRoute } from './routes/threepid-check.js'
 import { makeRuntime, type Runtime } from './runtime.js'
 import { deferredStore } from './store/deferred.js'
+import { guardStore, StoreUnavailableError } from './store/guarded.js'
 import { openStore } from './store/open.js'
 import type { Store } from './store/store.js'
 import { storageKind } from './store/url.js'
+import { storeWatch } from './store/watch.js'
 
 // Builds regguard's two fastify instances (the proxy and the admin listener) without listening.
 
@@ -59,9 +61,15 @@ const SYNTHETIC: Record<Route['kind'], string> = {
   register: REGISTER_PATH
 }
 
-function makeCounter (config: LoadedConfig, store: Store): HitCounter {
+function makeCounter (config: LoadedConfig, store: Store, logger: Logger): HitCounter {
   const rl = config.settings.register.rate_limit
-  if (rl.redis_url !== '') return new RedisCounter(rl.redis_url)
+  if (rl.redis_url !== '') {
+    return new RedisCounter(rl.redis_url, {
+      timeoutMs: rl.timeout_ms,
+      onDown: (err) => { logger.error({ err }, 'rate-limit Redis unavailable: requests go on without being limited until it answers') },
+      onUp: () => { logger.info('rate-limit Redis answering again') }
+    })
+  }
   if (rl.shared) return { hit: (key, windowMs, now) => store.rateLimits.hit(key, windowMs, now) }
   return new MemoryCounter()
 }
@@ -76,6 +84,13 @@ function allMethods (app: FastifyInstance): string[] {
 function jsonErrorHandlers (app: FastifyInstance): void {
   app.setErrorHandler((err, request, reply) => {
     const status = (err as { statusCode?: number }).statusCode
+    // the store being away is temporary, not a fault of regguard (admin API calls end here)
+    if (err instanceof StoreUnavailableError) {
+      request.log.warn({ err }, 'request refused: store unavailable')
+      const e = matrixError('STORE_UNAVAILABLE', 'The invite store is temporarily unavailable; please try again later')
+      void reply.code(e.status).type('application/json').send(e.body)
+      return
+    }
     const e = status === 413 ? matrixError('TOO_LARGE') : status !== undefined && status < 500 ? matrixError('UNRECOGNIZED', (err as Error).message) : matrixError('INTERNAL')
     if (e.status >= 500) request.log.error({ err }, 'request failed')
     void reply.code(e.status).type('application/json').send(e.body)
@@ -106,12 +121,13 @@ export function buildApp (config: LoadedConfig, opts: BuildOptions = {}): Reggua
     keepAliveTimeout: 30_000
   })
   // opened now, awaited before listening (onReady): a store that cannot open stops start-up
-  const storeReady = opts.store !== undefined ? Promise.resolve(opts.store) : openStore(config.settings.storage.url)
+  const storeReady = opts.store !== undefined ? Promise.resolve(opts.store) : openStore(config.settings.storage.url, { queryTimeoutMs: config.settings.storage.timeout_ms })
   storeReady.catch(() => {}) // reported through listen()
-  const store = deferredStore(storeReady, opts.store?.kind ?? storageKind(config.settings.storage.url) ?? 'sqlite')
   const metrics = opts.metrics ?? new Metrics()
+  // an outage of the store reaches the routes as StoreUnavailableError, and calls are bounded
+  const store = guardStore(deferredStore(storeReady, opts.store?.kind ?? storageKind(config.settings.storage.url) ?? 'sqlite'), storeWatch(metrics, logger), config.settings.storage.timeout_ms)
   // chosen at start-up: a reload does not move counters between backends
-  const counter = makeCounter(config, store)
+  const counter = makeCounter(config, store, logger)
   const context: AppContext = { pool, runtime: () => runtime, store, metrics, counter }
   // expired sessions and old rate-limit windows are deleted now and then (every instance may
   // sweep: the deletes are idempotent)
@@ -155,7 +171,7 @@ export function buildApp (config: LoadedConfig, opts: BuildOptions = {}): Reggua
       const s = await store.sessions.get(clientSecret, sid, Date.now())
       return s === null ? null : { medium: s.medium, address: s.address, endpoint: s.endpoint === 'account' ? 'account' : 'register' }
     },
-    findInvite: (medium, address) => pendingInvite(store, runtime.config.policy, medium, address, logger)
+    findInvite: (medium, address) => pendingInvite(store, runtime.config.policy, medium, address)
   }))
   proxy.addHook('onReady', async () => { await storeReady })
 

@@ -31,6 +31,9 @@ export const MATRIX_ERRORS = {
   UPSTREAM_UNREACHABLE: { status: 502, errcode: 'M_UNKNOWN', error: 'The homeserver could not be reached' },
   UPSTREAM_TIMEOUT: { status: 504, errcode: 'M_UNKNOWN', error: 'The homeserver did not answer in time' },
   INTERNAL: { status: 500, errcode: 'M_UNKNOWN', error: 'Internal server error' },
+  // a decision that needs the store (invites, validation sessions) while it cannot answer:
+  // refused, nothing forwarded; the client may try again
+  STORE_UNAVAILABLE: { status: 503, errcode: 'M_UNKNOWN', error: 'Registration checks are temporarily unavailable on this server; please try again later' },
   // Admin API
   MISSING_TOKEN: { status: 401, errcode: 'M_MISSING_TOKEN', error: 'Missing admin token' },
   UNKNOWN_TOKEN: { status: 401, errcode: 'M_UNKNOWN_TOKEN', error: 'Unknown admin token' },

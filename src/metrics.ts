@@ -47,6 +47,13 @@ export class Metrics {
     registers: [this.registry]
   })
 
+  readonly storeErrors = new Counter({
+    name: 'regguard_store_errors_total',
+    help: 'Store calls that failed or timed out (storage.url unreachable), by operation',
+    labelNames: ['operation'] as const,
+    registers: [this.registry]
+  })
+
   readonly configReloads = new Counter({
     name: 'regguard_config_reloads_total',
     help: 'Configuration reloads (SIGHUP), by result (ok, refused)',

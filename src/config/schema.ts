@@ -109,11 +109,13 @@ export const SCHEMA: Branch = {
         window: { doc: 'The per-address window: milliseconds, or e.g. "1 hour".', format: 'positive-duration', default: 3600000, sampleValue: '1 hour' }
       },
       shared: { doc: 'Count in the shared store (storage.url) so several instances limit together; false: in memory, per instance.', format: 'boolean', default: false },
-      redis_url: { doc: 'Count in Redis instead (e.g. redis://127.0.0.1:6379); takes precedence over shared.', format: String, default: '' }
+      redis_url: { doc: 'Count in Redis instead (e.g. redis://127.0.0.1:6379); takes precedence over shared.', format: String, default: '' },
+      timeout_ms: { doc: 'How long a request waits for its rate-limit count (Redis or the shared store) before it goes on without being limited.', format: 'positive-duration', default: 1000 }
     }
   },
   storage: {
-    url: { doc: 'Where invites (and registration sessions) are kept: sqlite://FILE (relative to the working directory; one instance) or postgres://USER:PASSWORD@HOST:PORT/DATABASE (several instances share it). Migrated at start-up.', format: 'storage-url', default: 'sqlite://./data/regguard.sqlite' }
+    url: { doc: 'Where invites (and registration sessions) are kept: sqlite://FILE (relative to the working directory; one instance) or postgres://USER:PASSWORD@HOST:PORT/DATABASE (several instances share it). Migrated at start-up.', format: 'storage-url', default: 'sqlite://./data/regguard.sqlite' },
+    timeout_ms: { doc: 'How long a request waits for the store (an invite or validation-session lookup) before it is refused with a temporary error (503), as when the store is down; a PostgreSQL query unanswered by then also has its connection closed and replaced. Read at start-up.', format: 'positive-duration', default: 5000 }
   },
   invites: {
     ttl: { doc: 'How long an invite stays pending: milliseconds, or e.g. "7 days" (ma1sd\'s default).', format: 'positive-duration', default: 604800000, sampleValue: '7 days' },

@@ -24,9 +24,12 @@ export interface Settings {
       per_address: { max: number, window: number }
       shared: boolean
       redis_url: string
+      /** milliseconds */
+      timeout_ms: number
     }
   }
-  storage: { url: string }
+  /** timeout_ms in milliseconds */
+  storage: { url: string, timeout_ms: number }
   /** ttl in milliseconds */
   invites: {
     ttl: number

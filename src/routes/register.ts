@@ -6,6 +6,7 @@ import { decide, type PendingInvite } from '../policy/policy.js'
 import { APPSERVICE_STAGE, parseRegisterRequest, THREEPID_STAGE, type RegisterAuth } from '../policy/register-auth.js'
 import { parseJsonObject } from '../policy/token-request.js'
 import { exchange, sendExchanged, type Exchanged } from '../proxy/exchange.js'
+import { StoreUnavailableError } from '../store/guarded.js'
 import { readBody } from './body.js'
 import { sendError, sendTooLarge } from './respond.js'
 import { forwardAsReceived, rawTarget, upstreamHeadersFor } from './upstream.js'
@@ -108,7 +109,16 @@ export function registerHandler (ctx: AppContext, deps: RegisterDeps) {
 
     const stageMedium = auth.type !== null ? THREEPID_STAGE[auth.type] : undefined
     if (stageMedium !== undefined) {
-      const verdict = await checkThreepidStage(ctx, deps, auth, stageMedium)
+      let verdict: Verdict
+      try {
+        verdict = await checkThreepidStage(ctx, deps, auth, stageMedium)
+      } catch (err) {
+        if (!(err instanceof StoreUnavailableError)) throw err
+        // the session cannot be checked: refused for now, nothing forwarded, the client retries
+        request.log.warn({ err, endpoint: 'register', stage: auth.type, client_ip: request.ip }, 'validation session lookup failed; refused with a temporary error')
+        sendError(res, 'STORE_UNAVAILABLE')
+        return
+      }
       if (!verdict.ok) { refuse('SESSION_DENIED', verdict.why); return }
     } else if (require3pid && auth.type !== null && auth.type !== APPSERVICE_STAGE) {
       const state = await probeSession(ctx, request, auth.session)

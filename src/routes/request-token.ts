@@ -11,6 +11,7 @@ import type { TokenRoute } from '../proxy/classify.js'
 import { readBody } from './body.js'
 import { sendError, sendTooLarge } from './respond.js'
 import { checkLimit } from '../ratelimit/limiter.js'
+import { withDeadline } from '../deadline.js'
 import { forwardAsReceived } from './upstream.js'
 
 /** The homeserver's answer is read for its sid; a requestToken answer is tiny. */
@@ -57,7 +58,15 @@ export function requestTokenHandler (ctx: AppContext, routeOf: (request: Fastify
     // address the lists allow anyway is logged with their rule, not the invite's)
     let decision: Decision = decide(config.policy, parsed.medium, parsed.address, null)
     if (!decision.allowed && config.policy.invite) {
-      const invite = await pendingInvite(ctx.store, config.policy, parsed.medium, parsed.address, request.log)
+      let invite
+      try {
+        invite = await pendingInvite(ctx.store, config.policy, parsed.medium, parsed.address)
+      } catch (err) {
+        // neither answer is safe to guess: refused for now, nothing forwarded, the client retries
+        request.log.warn({ err, endpoint: route.endpoint, medium: route.medium, client_ip: request.ip }, 'invite lookup failed; refused with a temporary error')
+        sendError(res, 'STORE_UNAVAILABLE')
+        return
+      }
       if (invite !== null) decision = decide(config.policy, parsed.medium, parsed.address, invite)
     }
     // built only when written: the address hash is a SHA-256 per request
@@ -87,7 +96,7 @@ export function requestTokenHandler (ctx: AppContext, routeOf: (request: Fastify
 async function withinLimit (ctx: AppContext, request: FastifyRequest, res: FastifyReply['raw'], limit: 'ip' | 'address', key: string, rule: { max: number, window: number }): Promise<boolean> {
   let result
   try {
-    result = await checkLimit(ctx.counter, `${limit}:${key}`, { max: rule.max, windowMs: rule.window }, Date.now())
+    result = await withDeadline(checkLimit(ctx.counter, `${limit}:${key}`, { max: rule.max, windowMs: rule.window }, Date.now()), ctx.runtime().config.settings.register.rate_limit.timeout_ms, 'rate-limit counter')
   } catch (err) {
     // an unreachable counter must not close registration: the policy still decides
     request.log.error({ err }, 'rate-limit counter failed; request not limited')

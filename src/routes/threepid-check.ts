@@ -39,8 +39,18 @@ export function threepidCheckRoute (admin: FastifyInstance, ctx: AppContext): vo
     const base = decideWithoutInvite(config.policy, c.medium, c.address)
     let answer: Record<string, unknown>
     if (base.allowed) answer = { hs }
-    else if (config.policy.invite) answer = { hs, requires_invite: true, invited: await pendingInvite(ctx.store, config.policy, c.medium, c.address, request.log) !== null }
-    else answer = {}
+    else if (config.policy.invite) {
+      let invite
+      try {
+        invite = await pendingInvite(ctx.store, config.policy, c.medium, c.address)
+      } catch (err) {
+        // the module fails closed on any non-2xx (the user's request fails with 500, nothing is
+        // created), so the temporary error here keeps Synapse as strict as the proxy
+        request.log.warn({ err, medium: c.medium }, 'invite lookup failed; threepid check answered with a temporary error')
+        return fail(reply, 'STORE_UNAVAILABLE')
+      }
+      answer = { hs, requires_invite: true, invited: invite !== null }
+    } else answer = {}
     request.log.info({
       medium: c.medium,
       address: redactAddress(c.medium, c.address, config.settings.log.full_addresses),

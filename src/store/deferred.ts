@@ -31,6 +31,7 @@ export function deferredStore (ready: Promise<Store>, kind: Store['kind']): Stor
       release: async (k, c) => await on((s) => s.txns.release(k, c))
     },
     sweep: async (n, h) => await on((s) => s.sweep(n, h)),
+    ping: async () => { await on((s) => s.ping()) },
     async close () {
       const s = await ready.catch(() => null)
       await s?.close()

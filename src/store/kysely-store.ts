@@ -199,6 +199,7 @@ export function kyselyStore (db: Kysely<Database>, kind: Dialect): Store {
       const txns = await db.deleteFrom('regguard_txns').where('expires_at', '<=', now).executeTakeFirst()
       return { sessions: Number(sessions.numDeletedRows), rateLimits: Number(rateLimits.numDeletedRows), txns: Number(txns.numDeletedRows) }
     },
+    async ping () { await sql`SELECT 1`.execute(db) },
     async close () { await db.destroy() }
   }
 }

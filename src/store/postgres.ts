@@ -20,16 +20,51 @@ export function postgresTarget (url: string): PostgresTarget {
   return { connectionString: u.toString(), schema }
 }
 
-export async function openPostgres (url: string): Promise<Store> {
+export interface PostgresOptions {
+  /**
+   * After start-up, a query with no answer by then has its connection closed, so the pool opens
+   * a fresh one, and a new connection must be ready by then: a server gone silent (failover
+   * without a reset) would otherwise hold pooled connections until TCP keepalive gives up, many
+   * minutes later. Start-up and migrations are not bounded by it.
+   */
+  queryTimeoutMs?: number
+}
+
+type Query = (...args: unknown[]) => unknown
+
+export async function openPostgres (url: string, opts: PostgresOptions = {}): Promise<Store> {
   const target = postgresTarget(url)
   const pool = new pg.Pool({
     connectionString: target.connectionString,
     max: 10,
     connectionTimeoutMillis: 10_000,
+    // a server gone without closing the connection (failover, cable) is noticed in seconds
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
     ...(target.schema !== null ? { options: `-c search_path=${target.schema}` } : {})
   })
-  // an idle connection dropped by the server: the next query reconnects or fails on its own
+  // A lost connection (PostgreSQL restarted or failed over) makes its pg.Client emit 'error'.
+  // pg-pool listens only while the client is idle (and re-emits it here); a client kysely has
+  // checked out for a query has no listener, and the unhandled 'error' killed the process.
+  // The query itself fails on its own, and pg-pool drops a client that is no longer queryable
+  // when it is released, so the next query opens a fresh connection: nothing to do here but
+  // keep the event from being unhandled.
   pool.on('error', () => {})
+  let queryTimeoutMs = 0 // set once migrated
+  pool.on('connect', (client) => {
+    client.on('error', () => {})
+    const query = client.query.bind(client) as Query
+    ;(client as unknown as { query: Query }).query = (...args: unknown[]) => {
+      const answer = query(...args)
+      if (queryTimeoutMs > 0 && answer instanceof Promise) {
+        // end() on a client with a query in flight destroys the socket; the query fails and
+        // pg-pool drops the client when kysely releases it
+        const timer = setTimeout(() => { client.end().catch(() => {}) }, queryTimeoutMs)
+        answer.then(() => { clearTimeout(timer) }, () => { clearTimeout(timer) })
+      }
+      return answer
+    }
+  })
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
   try {
     if (target.schema !== null) {
@@ -45,6 +80,10 @@ export async function openPostgres (url: string): Promise<Store> {
     if (schema === null) throw new Error('no schema in search_path exists; add ?schema=NAME to the URL')
     // named explicitly: kysely otherwise finds its migration table in any schema of the database
     await migrate(db, 'postgres', schema)
+    queryTimeoutMs = opts.queryTimeoutMs ?? 0
+    // a connection that cannot be set up by then (server silent) gives its pool slot back as
+    // soon: otherwise a silent failover fills the pool with half-open connections
+    if (queryTimeoutMs > 0) pool.options.connectionTimeoutMillis = Math.min(pool.options.connectionTimeoutMillis ?? queryTimeoutMs, queryTimeoutMs)
     return kyselyStore(db, 'postgres')
   } catch (err) {
     await db.destroy().catch(() => {})

@@ -118,6 +118,8 @@ export interface Store {
    * started before `now - rateLimitHorizonMs`, transaction keys expired at `now`. Invites are kept (expired ones stay listable).
    */
   sweep: (now: number, rateLimitHorizonMs: number) => Promise<{ sessions: number, rateLimits: number, txns: number }>
+  /** One round trip to the database: fails when it cannot be reached (used by /ready). */
+  ping: () => Promise<void>
   close: () => Promise<void>
 }
 
