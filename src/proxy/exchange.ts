@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http'
 import type { Dispatcher } from 'undici'
 import { clientResponseHeaders } from './headers.js'
-import type { ForwardFailure, ForwardRequest } from './forward.js'
+import { failureOf, type ForwardFailure, type ForwardRequest } from './forward.js'
 
 // A buffered round trip, for the few answers regguard must read or rewrite before the client
 // sees them (/register's user-interactive auth). Everything else streams through forward().
@@ -42,10 +42,7 @@ export function exchange (pool: Dispatcher, req: Omit<ForwardRequest, 'collectBo
         return true
       },
       onComplete () { resolve({ ok: true, answer: { status, statusText, headers, body: Buffer.concat(chunks, size) } }) },
-      onError (err) {
-        const code = (err as { code?: string }).code
-        resolve({ ok: false, failure: code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' ? 'timeout' : 'unreachable' })
-      }
+      onError (err) { resolve({ ok: false, failure: failureOf(err as Error & { code?: string }) }) }
     }
     try {
       pool.dispatch({ method: req.method as Dispatcher.HttpMethod, path: req.path, headers: req.headers, body: req.body } as Dispatcher.DispatchOptions, handler)

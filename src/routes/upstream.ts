@@ -1,9 +1,13 @@
 import type { FastifyRequest } from 'fastify'
 import type { ServerResponse } from 'node:http'
 import type { Readable } from 'node:stream'
+import type { Dispatcher } from 'undici'
 import type { AppContext } from '../context.js'
 import { forward, type ForwardOutcome } from '../proxy/forward.js'
 import { upstreamRequestHeaders } from '../proxy/headers.js'
+import { clientKey } from '../ratelimit/client-key.js'
+import { hasBody } from './body.js'
+import { sendError } from './respond.js'
 
 /** The request target exactly as the client sent it (fastify routes on a rewritten one). */
 export function rawTarget (request: FastifyRequest): string {
@@ -29,16 +33,56 @@ export function upstreamHeadersFor (ctx: AppContext, request: FastifyRequest, ke
   return kept
 }
 
-/** Forwards the request as received: method, raw target, headers, and the given body. */
-export async function forwardAsReceived (ctx: AppContext, request: FastifyRequest, res: ServerResponse, body: Buffer | Readable | null, collectBody?: number): Promise<ForwardOutcome> {
-  const outcome = await forward(ctx.pool, res, {
-    method: request.raw.method ?? 'GET',
-    path: rawTarget(request),
-    headers: upstreamHeadersFor(ctx, request),
-    body,
-    collectBody
-  })
+/** Answered by regguard itself: nothing went to the homeserver */
+const NOT_FORWARDED: ForwardOutcome = Object.freeze({ answer: null, failure: null, headersSeconds: null, refusal: null })
+
+/**
+ * Forwards the request as received: method, raw target, headers, and the given body. `pool` is
+ * the policed routes' own connections unless given (pass-through gives its own). A client that
+ * already has server.per_client_concurrency requests at the homeserver gets 429 instead.
+ */
+export async function forwardAsReceived (ctx: AppContext, request: FastifyRequest, res: ServerResponse, body: Buffer | Readable | null, collectBody?: number, pool: Dispatcher = ctx.pool): Promise<ForwardOutcome> {
+  const { settings } = ctx.runtime().config
+  const cap = settings.server.per_client_concurrency
+  // computed once: a reload changing ipv6_prefix must not leave a count behind under another key
+  const key = cap > 0 ? clientKey(request.ip, settings.register.rate_limit.ipv6_prefix) : null
+  if (key !== null && !ctx.inFlight.enter(key, cap)) {
+    refuseConcurrency(ctx, request, res)
+    return NOT_FORWARDED
+  }
+  let outcome: ForwardOutcome
+  try {
+    outcome = await forward(pool, res, {
+      method: request.raw.method ?? 'GET',
+      path: rawTarget(request),
+      headers: upstreamHeadersFor(ctx, request),
+      body,
+      collectBody
+    })
+  } finally {
+    if (key !== null) ctx.inFlight.leave(key)
+  }
   if (outcome.headersSeconds !== null) ctx.metrics.upstreamSeconds.observe(outcome.headersSeconds)
-  if (outcome.failure !== null) ctx.metrics.upstreamErrors.inc({ kind: outcome.failure })
+  if (outcome.failure === 'refused') {
+    // the client's request, not the homeserver, is at fault: 400 was answered
+    request.log.warn({ reason: outcome.refusal, method: request.raw.method, client_ip: request.ip }, 'request refused: it cannot be forwarded as received')
+  } else if (outcome.failure !== null) {
+    ctx.metrics.upstreamErrors.inc({ kind: outcome.failure })
+  }
   return outcome
+}
+
+/** A short wait: the cap frees as soon as one of the client's own requests ends. */
+const CONCURRENCY_RETRY_MS = 1000
+
+function refuseConcurrency (ctx: AppContext, request: FastifyRequest, res: ServerResponse): void {
+  ctx.metrics.rateLimited.inc({ limit: 'concurrency' })
+  request.log.info({ limit: 'concurrency', client_ip: request.ip }, 'rate limited')
+  const headers: Record<string, string> = { 'Retry-After': String(CONCURRENCY_RETRY_MS / 1000) }
+  // an unread body (an upload) would otherwise be read to its end just to keep the connection
+  if (hasBody(request.raw) && !request.raw.complete) {
+    headers.Connection = 'close'
+    res.once('finish', () => request.raw.socket.destroy())
+  }
+  sendError(res, 'CONCURRENCY_EXCEEDED', null, { retry_after_ms: CONCURRENCY_RETRY_MS }, headers)
 }
