@@ -133,7 +133,7 @@ export function buildApp (config: LoadedConfig, opts: BuildOptions = {}): Reggua
   const metrics = opts.metrics ?? new Metrics()
   // chosen at start-up: a reload does not move counters between backends
   const counter = makeCounter(config, store)
-  const context: AppContext = { pool, passThroughPool, inFlight: new InFlight(), runtime: () => runtime, store, metrics, counter }
+  const context: AppContext = { pool, passThroughPool, inFlight: { passThrough: new InFlight(), policed: new InFlight() }, runtime: () => runtime, store, metrics, counter }
   // expired sessions and old rate-limit windows are deleted now and then (every instance may
   // sweep: the deletes are idempotent)
   const sweeper = setInterval(() => {

@@ -15,8 +15,11 @@ export interface AppContext {
   pool: Dispatcher
   /** Connections for everything else (homeserver.connections) */
   passThroughPool: Dispatcher
-  /** Requests each client has at the homeserver now (server.per_client_concurrency) */
-  inFlight: InFlight
+  /**
+   * Requests each client has at the homeserver now (server.per_client_concurrency), counted
+   * apart for each pool: a client busy with uploads can still register
+   */
+  inFlight: { passThrough: InFlight, policed: InFlight }
   /** The configuration in force now (replaced whole on reload) */
   runtime: () => Runtime
   /** Invites (and sessions): opened at start-up from storage.url, shared by instances */

@@ -13,21 +13,23 @@ export interface BodyIdleEvents {
 
 /**
  * Watches a request's body: idle for `ms`, the client gets 408 with Connection: close when no
- * answer has started (else the connection is closed), and the socket is destroyed once that is
- * written, which also ends whatever was reading the body (undici then aborts the homeserver's
- * request). Call only for requests with a body; `ms` 0 watches nothing.
+ * answer has started (else the connection is closed), and the request is destroyed once that is
+ * written, which ends whatever was reading the body (undici then aborts the homeserver's
+ * request) and closes the connection. Call only for requests with a body; `ms` 0 watches nothing.
  */
 export function watchBodyIdle (req: IncomingMessage, res: ServerResponse, ms: number, events: BodyIdleEvents): void {
   if (ms === 0 || req.complete) return
   const socket = req.socket
   const onTimeout = (): void => {
     req.off('end', onEnd)
+    // the request itself is destroyed, not only its socket: once an answer has finished, Node no
+    // longer ends the request with its connection, and undici would wait for the rest forever
     if (res.headersSent) {
-      socket.destroy()
+      req.destroy()
       events.onIdle(false)
       return
     }
-    res.once('finish', () => socket.destroy())
+    res.once('finish', () => req.destroy())
     sendError(res, 'REQUEST_TIMEOUT', null, undefined, { Connection: 'close' })
     events.onIdle(true)
   }

@@ -1,7 +1,6 @@
 import type { FastifyRequest } from 'fastify'
 import type { ServerResponse } from 'node:http'
 import type { Readable } from 'node:stream'
-import type { Dispatcher } from 'undici'
 import type { AppContext } from '../context.js'
 import { forward, type ForwardOutcome } from '../proxy/forward.js'
 import { upstreamRequestHeaders } from '../proxy/headers.js'
@@ -37,22 +36,23 @@ export function upstreamHeadersFor (ctx: AppContext, request: FastifyRequest, ke
 const NOT_FORWARDED: ForwardOutcome = Object.freeze({ answer: null, failure: null, headersSeconds: null, refusal: null })
 
 /**
- * Forwards the request as received: method, raw target, headers, and the given body. `pool` is
- * the policed routes' own connections unless given (pass-through gives its own). A client that
- * already has server.per_client_concurrency requests at the homeserver gets 429 instead.
+ * Forwards the request as received: method, raw target, headers, and the given body, over the
+ * policed routes' own connections unless `passThrough`. A client that already has
+ * server.per_client_concurrency requests in flight over them gets 429 instead.
  */
-export async function forwardAsReceived (ctx: AppContext, request: FastifyRequest, res: ServerResponse, body: Buffer | Readable | null, collectBody?: number, pool: Dispatcher = ctx.pool): Promise<ForwardOutcome> {
+export async function forwardAsReceived (ctx: AppContext, request: FastifyRequest, res: ServerResponse, body: Buffer | Readable | null, collectBody?: number, passThrough = false): Promise<ForwardOutcome> {
   const { settings } = ctx.runtime().config
   const cap = settings.server.per_client_concurrency
   // computed once: a reload changing ipv6_prefix must not leave a count behind under another key
   const key = cap > 0 ? clientKey(request.ip, settings.register.rate_limit.ipv6_prefix) : null
-  if (key !== null && !ctx.inFlight.enter(key, cap)) {
+  const inFlight = passThrough ? ctx.inFlight.passThrough : ctx.inFlight.policed
+  if (key !== null && !inFlight.enter(key, cap)) {
     refuseConcurrency(ctx, request, res)
     return NOT_FORWARDED
   }
   let outcome: ForwardOutcome
   try {
-    outcome = await forward(pool, res, {
+    outcome = await forward(passThrough ? ctx.passThroughPool : ctx.pool, res, {
       method: request.raw.method ?? 'GET',
       path: rawTarget(request),
       headers: upstreamHeadersFor(ctx, request),
@@ -60,7 +60,7 @@ export async function forwardAsReceived (ctx: AppContext, request: FastifyReques
       collectBody
     })
   } finally {
-    if (key !== null) ctx.inFlight.leave(key)
+    if (key !== null) inFlight.leave(key)
   }
   if (outcome.headersSeconds !== null) ctx.metrics.upstreamSeconds.observe(outcome.headersSeconds)
   if (outcome.failure === 'refused') {
