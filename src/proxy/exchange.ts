@@ -14,7 +14,8 @@ export interface Exchanged {
   body: Buffer
 }
 
-export type ExchangeResult = { ok: true, answer: Exchanged } | { ok: false, failure: ForwardFailure }
+/** `refusal`: undici's reason, when it refused the request (failure `refused`) */
+export type ExchangeResult = { ok: true, answer: Exchanged } | { ok: false, failure: ForwardFailure, refusal: string | null }
 
 const MAX_BUFFERED = 1024 * 1024
 
@@ -42,7 +43,10 @@ export function exchange (pool: Dispatcher, req: Omit<ForwardRequest, 'collectBo
         return true
       },
       onComplete () { resolve({ ok: true, answer: { status, statusText, headers, body: Buffer.concat(chunks, size) } }) },
-      onError (err) { resolve({ ok: false, failure: failureOf(err as Error & { code?: string }) }) }
+      onError (err) {
+        const failure = failureOf(err as Error & { code?: string })
+        resolve({ ok: false, failure, refusal: failure === 'refused' ? err.message : null })
+      }
     }
     try {
       pool.dispatch({ method: req.method as Dispatcher.HttpMethod, path: req.path, headers: req.headers, body: req.body } as Dispatcher.DispatchOptions, handler)

@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http'
 import type { Readable } from 'node:stream'
 import type { Dispatcher } from 'undici'
-import { MATRIX_ERRORS, matrixError, type MatrixErrorName } from '../errors.js'
+import { matrixError, type MatrixErrorName } from '../errors.js'
 import { clientResponseHeaders } from './headers.js'
 
 export interface UpstreamAnswer {
@@ -121,7 +121,7 @@ export function forward (pool: Dispatcher, res: ServerResponse, req: ForwardRequ
       onError (err) {
         const failure = failureOf(err as Error & { code?: string })
         if (!res.headersSent && !res.destroyed) {
-          const e = matrixError(FAILURE_ERROR[failure], failure === 'refused' ? `${MATRIX_ERRORS.NOT_FORWARDABLE.error}: ${err.message}` : null)
+          const e = matrixError(FAILURE_ERROR[failure])
           sendJson(res, e.status, e.body)
         } else if (!res.writableEnded) {
           // mid-answer: only closing tells the client the answer is incomplete (an answer regguard

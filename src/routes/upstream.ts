@@ -2,7 +2,7 @@ import type { FastifyRequest } from 'fastify'
 import type { ServerResponse } from 'node:http'
 import type { Readable } from 'node:stream'
 import type { AppContext } from '../context.js'
-import { forward, type ForwardOutcome } from '../proxy/forward.js'
+import { FAILURE_ERROR, forward, type ForwardFailure, type ForwardOutcome } from '../proxy/forward.js'
 import { upstreamRequestHeaders } from '../proxy/headers.js'
 import { clientKey } from '../ratelimit/client-key.js'
 import { hasBody } from './body.js'
@@ -64,12 +64,22 @@ export async function forwardAsReceived (ctx: AppContext, request: FastifyReques
   }
   if (outcome.headersSeconds !== null) ctx.metrics.upstreamSeconds.observe(outcome.headersSeconds)
   if (outcome.failure === 'refused') {
-    // the client's request, not the homeserver, is at fault: 400 was answered
-    request.log.warn({ reason: outcome.refusal, method: request.raw.method, client_ip: request.ip }, 'request refused: it cannot be forwarded as received')
+    logRefusal(request, outcome.refusal)
   } else if (outcome.failure !== null) {
     ctx.metrics.upstreamErrors.inc({ kind: outcome.failure })
   }
   return outcome
+}
+
+// the client's request, not the homeserver, is at fault: 400 is answered
+function logRefusal (request: FastifyRequest, reason: string | null): void {
+  request.log.warn({ reason, method: request.raw.method, client_ip: request.ip }, 'request refused: it cannot be forwarded as received')
+}
+
+/** For a buffered exchange that failed: the error for its kind, and the log line of a refusal. */
+export function answerUpstreamFailure (request: FastifyRequest, res: ServerResponse, failure: ForwardFailure, refusal: string | null = null): void {
+  if (failure === 'refused') logRefusal(request, refusal)
+  sendError(res, FAILURE_ERROR[failure])
 }
 
 /** A short wait: the cap frees as soon as one of the client's own requests ends. */
