@@ -72,6 +72,23 @@ export function formatIPv6 (groups: readonly number[]): string {
 export function clientKey (ip: string, ipv6Prefix: number): string {
   // the common case costs one scan: IPv4 from a plain IPv4 listener
   if (!ip.includes(':')) return ip
+  // parsing costs microseconds, and a client sends many requests: remember the last few
+  if (ipv6Prefix !== cachedPrefix) { cache.clear(); cachedPrefix = ipv6Prefix }
+  let key = cache.get(ip)
+  if (key === undefined) {
+    key = keyOfIPv6(ip, ipv6Prefix)
+    if (cache.size >= CACHE_MAX) cache.clear()
+    cache.set(ip, key)
+  }
+  return key
+}
+
+/** Keys remembered; past this the memory starts again (many addresses cannot grow it). */
+const CACHE_MAX = 4096
+const cache = new Map<string, string>()
+let cachedPrefix = -1
+
+function keyOfIPv6 (ip: string, ipv6Prefix: number): string {
   const g = parseIPv6(ip)
   if (g === null) return ip
   if (g[0] === 0 && g[1] === 0 && g[2] === 0 && g[3] === 0 && g[4] === 0 && g[5] === 0xffff) {

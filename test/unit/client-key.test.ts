@@ -47,6 +47,8 @@ t.test('examples', async (t) => {
   t.equal(clientKey('1::2::3', 64), '1::2::3')
   t.equal(formatIPv6([0x2001, 0xdb8, 0, 0, 1, 0, 0, 1]), '2001:db8::1:0:0:1', 'the first of two equal runs')
   t.equal(formatIPv6([0x2001, 0xdb8, 0, 1, 1, 1, 1, 1]), '2001:db8:0:1:1:1:1:1', 'a single zero group stays')
+  const again = ['2001:db8:1:2::1', '2001:db8:1:2::1', '2001:db8:1:2::1'].map((a, i) => clientKey(a, [64, 48, 64][i] as number))
+  t.same(again, ['2001:db8:1:2::/64', '2001:db8:1::/48', '2001:db8:1:2::/64'], 'a remembered key never outlives a change of prefix')
   t.same(parseIPv6('::'), [0, 0, 0, 0, 0, 0, 0, 0])
   t.equal(parseIPv6('1:2:3:4:5:6:7:8::'), null, '"::" must stand for a group')
 })
