@@ -1,17 +1,20 @@
-import { METHODS } from 'node:http'
+import { METHODS, STATUS_CODES, type ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify'
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import { Pool } from 'undici'
 import type { LoadedConfig } from './config/load.js'
 import type { AppContext } from './context.js'
-import { matrixError } from './errors.js'
+import { matrixError, type MatrixErrorName } from './errors.js'
 import { createLogger, redactTarget, type Logger } from './log.js'
 import { classify, type InviteRoute, type Route, type TokenRoute } from './proxy/classify.js'
 import { pendingInvite } from './invites/pending.js'
 import { adminInviteRoutes } from './routes/admin-invites.js'
 import { Metrics } from './metrics.js'
+import { watchBodyIdle } from './proxy/body-idle.js'
 import { MemoryCounter, type HitCounter } from './ratelimit/counter.js'
+import { InFlight } from './ratelimit/in-flight.js'
 import { RedisCounter } from './ratelimit/redis-counter.js'
+import { hasBody } from './routes/body.js'
 import { healthRoutes } from './routes/health.js'
 import { learnInvitesHandler } from './routes/learn-invites.js'
 import { passThroughHandler } from './routes/pass-through.js'
@@ -101,25 +104,43 @@ function jsonErrorHandlers (app: FastifyInstance): void {
   })
 }
 
-function answerClientError (err: Error & { code?: string }, socket: Duplex): void {
-  if (!socket.writable) { socket.destroy(); return }
-  const tooLarge = err.code === 'HPE_HEADER_OVERFLOW'
-  const status = tooLarge ? 431 : 400
-  const body = JSON.stringify({ errcode: tooLarge ? 'M_TOO_LARGE' : 'M_UNRECOGNIZED', error: tooLarge ? 'Request headers too large' : 'Malformed HTTP request' })
-  socket.end(`HTTP/1.1 ${status} ${tooLarge ? 'Request Header Fields Too Large' : 'Bad Request'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`)
+/** Malformed HTTP, or headers that did not arrive within server.headers_timeout_ms */
+function clientErrorAnswer (metrics: Metrics) {
+  return function answerClientError (err: Error & { code?: string }, socket: Duplex): void {
+    const timeout = err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+    if (timeout) metrics.clientTimeouts.inc({ phase: 'headers' })
+    // as Node itself: never write into an answer already under way on this connection
+    const inFlight = (socket as { _httpMessage?: ServerResponse | null })._httpMessage
+    if (!socket.writable || inFlight?.headersSent === true) { socket.destroy(); return }
+    const name: MatrixErrorName = timeout ? 'REQUEST_TIMEOUT' : err.code === 'HPE_HEADER_OVERFLOW' ? 'HEADERS_TOO_LARGE' : 'MALFORMED_HTTP'
+    const e = matrixError(name)
+    const body = JSON.stringify(e.body)
+    socket.end(`HTTP/1.1 ${e.status} ${STATUS_CODES[e.status] ?? ''}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`)
+  }
 }
+
+/** Node checks header deadlines on an interval: often enough that the timeout means what it says. */
+function checkingInterval (headersTimeoutMs: number): number {
+  return headersTimeoutMs === 0 ? 1000 : Math.min(1000, Math.max(100, Math.floor(headersTimeoutMs / 4)))
+}
+
+type Handler = (request: FastifyRequest, reply: FastifyReply) => Promise<void>
 
 export function buildApp (config: LoadedConfig, opts: BuildOptions = {}): RegguardApp {
   const logger = opts.logger ?? createLogger(config.settings.log.level)
   let runtime: Runtime = makeRuntime(config)
   const hs = config.settings.homeserver
-  const pool = new Pool(hs.url, {
-    connections: hs.connections,
+  const poolOf = (connections: number): Pool => new Pool(hs.url, {
+    connections,
     pipelining: 1,
     headersTimeout: hs.timeout_ms,
     bodyTimeout: hs.timeout_ms,
     keepAliveTimeout: 30_000
   })
+  // two pools: however many connections slow pass-through clients hold, the policed routes
+  // (registration) have their own
+  const pool = poolOf(hs.registration_connections)
+  const passThroughPool = poolOf(hs.connections)
   // opened now, awaited before listening (onReady): a store that cannot open stops start-up
   const storeReady = opts.store !== undefined ? Promise.resolve(opts.store) : openStore(config.settings.storage.url, { queryTimeoutMs: config.settings.storage.timeout_ms })
   storeReady.catch(() => {}) // reported through listen()
@@ -128,7 +149,7 @@ export function buildApp (config: LoadedConfig, opts: BuildOptions = {}): Reggua
   const store = guardStore(deferredStore(storeReady, opts.store?.kind ?? storageKind(config.settings.storage.url) ?? 'sqlite'), storeWatch(metrics, logger), config.settings.storage.timeout_ms)
   // chosen at start-up: a reload does not move counters between backends
   const counter = makeCounter(config, store, logger)
-  const context: AppContext = { pool, runtime: () => runtime, store, metrics, counter }
+  const context: AppContext = { pool, passThroughPool, inFlight: { passThrough: new InFlight(), policed: new InFlight() }, runtime: () => runtime, store, metrics, counter }
   // expired sessions and old rate-limit windows are deleted now and then (every instance may
   // sweep: the deletes are idempotent)
   const sweeper = setInterval(() => {
@@ -139,14 +160,18 @@ export function buildApp (config: LoadedConfig, opts: BuildOptions = {}): Reggua
   }, SWEEP_INTERVAL_MS)
   sweeper.unref()
 
+  const headersTimeout = config.settings.server.headers_timeout_ms
   const proxy: FastifyInstance = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
+    // requestTimeout (the whole request, body included) stays off: a large upload on a slow
+    // link may take long; a body that stops arriving is server.body_timeout_ms's business
+    http: { headersTimeout, requestTimeout: 0, connectionsCheckingInterval: checkingInterval(headersTimeout) },
     // per-request lines cost throughput on every proxied request; log.requests adds our own
     logController: new LogController({ disableRequestLogging: true }),
     // a function, so request.ip follows server.trusted_proxies across reloads
     trustProxy: (addr: string, hop: number) => runtime.trust(addr, hop),
     // malformed HTTP gets a Matrix error too, not fastify's default body
-    clientErrorHandler: answerClientError,
+    clientErrorHandler: clientErrorAnswer(metrics),
     rewriteUrl (req) {
       // Synapse reads bodies whatever their Content-Type says; fastify would refuse a malformed
       // one with 415 before any route. Forwarding uses rawHeaders, so the header still arrives.
@@ -161,18 +186,31 @@ export function buildApp (config: LoadedConfig, opts: BuildOptions = {}): Reggua
   proxy.addContentTypeParser('*', (_req, _payload, done) => { done(null) })
   jsonErrorHandlers(proxy)
 
+  // every route: a body that stops arriving is answered 408 (server.body_timeout_ms)
+  const watched = (handler: Handler): Handler => function watchedHandler (request, reply) {
+    const raw = request.raw
+    if (hasBody(raw)) {
+      watchBodyIdle(raw, reply.raw, runtime.config.settings.server.body_timeout_ms, {
+        onIdle (answered) {
+          metrics.clientTimeouts.inc({ phase: 'body' })
+          request.log.info({ method: raw.method, target: redactTarget((raw as { originalUrl?: string }).originalUrl ?? ''), client_ip: request.ip, answered }, 'request body idle: cut')
+        }
+      })
+    }
+    return handler(request, reply)
+  }
   const routeOf = (request: FastifyRequest): TokenRoute => (request.raw as TaggedRequest)[kRoute] as TokenRoute
-  proxy.post(POLICED_PATH, requestTokenHandler(context, routeOf))
-  proxy.route({ method: allMethods(proxy), url: FORWARD_PATH, handler: passThroughHandler(context) })
+  proxy.post(POLICED_PATH, watched(requestTokenHandler(context, routeOf)))
+  proxy.route({ method: allMethods(proxy), url: FORWARD_PATH, handler: watched(passThroughHandler(context)) })
   const inviteRouteOf = (request: FastifyRequest): InviteRoute => (request.raw as TaggedRequest)[kRoute] as InviteRoute
-  proxy.route({ method: ['POST', 'PUT'], url: INVITE_PATH, handler: learnInvitesHandler(context, inviteRouteOf) })
-  proxy.post(REGISTER_PATH, registerHandler(context, {
+  proxy.route({ method: ['POST', 'PUT'], url: INVITE_PATH, handler: watched(learnInvitesHandler(context, inviteRouteOf)) })
+  proxy.post(REGISTER_PATH, watched(registerHandler(context, {
     findSession: async (clientSecret, sid) => {
       const s = await store.sessions.get(clientSecret, sid, Date.now())
       return s === null ? null : { medium: s.medium, address: s.address, endpoint: s.endpoint === 'account' ? 'account' : 'register' }
     },
     findInvite: (medium, address) => pendingInvite(store, runtime.config.policy, medium, address)
-  }))
+  })))
   proxy.addHook('onReady', async () => { await storeReady })
 
   if (config.settings.log.requests) {
@@ -203,11 +241,15 @@ export function buildApp (config: LoadedConfig, opts: BuildOptions = {}): Reggua
     proxy,
     admin,
     context,
-    reconfigure (next) { runtime = makeRuntime(next) },
+    reconfigure (next) {
+      runtime = makeRuntime(next)
+      // Node reads it at each check; the check interval stays the one chosen at start-up
+      proxy.server.headersTimeout = next.settings.server.headers_timeout_ms
+    },
     async close () {
       await Promise.all([proxy.close(), admin.close()])
       clearInterval(sweeper)
-      await pool.close()
+      await Promise.all([pool.close(), passThroughPool.close()])
       await counter.close?.()
       if (opts.store === undefined) await store.close()
     }

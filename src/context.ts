@@ -1,13 +1,25 @@
 import type { Dispatcher } from 'undici'
 import type { Metrics } from './metrics.js'
 import type { HitCounter } from './ratelimit/counter.js'
+import type { InFlight } from './ratelimit/in-flight.js'
 import type { Runtime } from './runtime.js'
 import type { Store } from './store/store.js'
 
 // What every route needs, handed to each when the app is built.
 export interface AppContext {
-  /** Connections to the homeserver */
+  /**
+   * Connections to the homeserver for the policed routes (requestToken, /register, invites) and
+   * readiness: kept apart (homeserver.registration_connections) so that pass-through traffic,
+   * however slow, never makes registration wait for a connection
+   */
   pool: Dispatcher
+  /** Connections for everything else (homeserver.connections) */
+  passThroughPool: Dispatcher
+  /**
+   * Requests each client has at the homeserver now (server.per_client_concurrency), counted
+   * apart for each pool: a client busy with uploads can still register
+   */
+  inFlight: { passThrough: InFlight, policed: InFlight }
   /** The configuration in force now (replaced whole on reload) */
   runtime: () => Runtime
   /** Invites (and sessions): opened at start-up from storage.url, shared by instances */

@@ -26,8 +26,17 @@ export const MATRIX_ERRORS = {
   NO_USABLE_FLOW: { status: 403, errcode: 'M_FORBIDDEN', error: 'This server offers no registration flow with an email address or phone number' },
   TOO_LARGE: { status: 413, errcode: 'M_TOO_LARGE', error: 'Request body too large' },
   LIMIT_EXCEEDED: { status: 429, errcode: 'M_LIMIT_EXCEEDED', error: 'Too many requests' },
+  // server.per_client_concurrency: the client's own requests must finish first
+  CONCURRENCY_EXCEEDED: { status: 429, errcode: 'M_LIMIT_EXCEEDED', error: 'Too many requests in progress from this client' },
+  // server.headers_timeout_ms / body_timeout_ms. No Matrix errcode means "timeout"; M_UNKNOWN is
+  // the one every client must handle, and the 408 status says what happened.
+  REQUEST_TIMEOUT: { status: 408, errcode: 'M_UNKNOWN', error: 'The request was not received in time' },
   // Proxy failures
   UNRECOGNIZED: { status: 400, errcode: 'M_UNRECOGNIZED', error: 'Unrecognized request' },
+  MALFORMED_HTTP: { status: 400, errcode: 'M_UNRECOGNIZED', error: 'Malformed HTTP request' },
+  HEADERS_TOO_LARGE: { status: 431, errcode: 'M_TOO_LARGE', error: 'Request headers too large' },
+  // well-formed HTTP that no proxy may forward (e.g. two Host headers): nginx answers 400 too
+  NOT_FORWARDABLE: { status: 400, errcode: 'M_UNRECOGNIZED', error: 'The request cannot be forwarded' },
   UPSTREAM_UNREACHABLE: { status: 502, errcode: 'M_UNKNOWN', error: 'The homeserver could not be reached' },
   UPSTREAM_TIMEOUT: { status: 504, errcode: 'M_UNKNOWN', error: 'The homeserver did not answer in time' },
   INTERNAL: { status: 500, errcode: 'M_UNKNOWN', error: 'Internal server error' },

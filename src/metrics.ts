@@ -28,8 +28,15 @@ export class Metrics {
 
   readonly rateLimited = new Counter({
     name: 'regguard_rate_limited_total',
-    help: 'Requests refused with M_LIMIT_EXCEEDED, by limit (ip, address)',
+    help: 'Requests refused with M_LIMIT_EXCEEDED, by limit (ip, address, concurrency)',
     labelNames: ['limit'] as const,
+    registers: [this.registry]
+  })
+
+  readonly clientTimeouts = new Counter({
+    name: 'regguard_client_timeouts_total',
+    help: 'Requests cut because the client was too slow, by phase (headers, body)',
+    labelNames: ['phase'] as const,
     registers: [this.registry]
   })
 

@@ -56,6 +56,20 @@ export function addFormats (): void {
     }
   })
   convict.addFormat({
+    name: 'positive-int',
+    validate (v: unknown) {
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new Error('must be a whole number of at least 1')
+    },
+    coerce (v: unknown) { return typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v }
+  })
+  convict.addFormat({
+    name: 'ipv6-prefix',
+    validate (v: unknown) {
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 128) throw new Error('must be a prefix length from 0 to 128')
+    },
+    coerce (v: unknown) { return typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v }
+  })
+  convict.addFormat({
     name: 'log-level',
     validate (v: unknown) {
       const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']

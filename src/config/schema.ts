@@ -63,13 +63,17 @@ export const SCHEMA: Branch = {
       format: 'string-list',
       default: ['loopback']
     },
-    shutdown_timeout_ms: { doc: 'On SIGTERM, how long in-flight requests may take before regguard exits anyway.', format: 'nat', default: 30000 }
+    shutdown_timeout_ms: { doc: 'On SIGTERM, how long in-flight requests may take before regguard exits anyway.', format: 'nat', default: 30000 },
+    headers_timeout_ms: { doc: 'How long a client may take to send a request\'s headers before it gets 408 and the connection is closed (0: no limit). Checked about once a second.', format: 'nat', default: 30000 },
+    body_timeout_ms: { doc: 'How long a request body may go without a byte arriving before the client gets 408 (or, once an answer has started, the connection is closed) and the homeserver\'s request is aborted (0: no limit). A slow but moving upload is never cut.', format: 'nat', default: 60000 },
+    per_client_concurrency: { doc: 'Most requests one client IP (as computed with trusted_proxies; IPv6 by its register.rate_limit.ipv6_prefix network) may have at the homeserver at once; beyond it 429 M_LIMIT_EXCEEDED (0: no limit). Raise it when many users share one address.', format: 'nat', default: 32 }
   },
   homeserver: {
     url: { doc: 'Origin of the homeserver\'s client listener, e.g. http://127.0.0.1:8008.', format: 'http-url', default: 'http://127.0.0.1:8008' },
     server_name: { doc: 'The homeserver\'s server_name (as in homeserver.yaml); answered to the threepid_checker module as "hs".', format: String, default: 'localhost' },
     timeout_ms: { doc: 'How long to wait for the homeserver\'s response headers (and between body chunks) before answering 504.', format: 'nat', default: 60000 },
-    connections: { doc: 'Most connections kept open to the homeserver.', format: 'nat', default: 128 },
+    connections: { doc: 'Most connections kept open to the homeserver for pass-through traffic (everything regguard does not police).', format: 'nat', default: 128 },
+    registration_connections: { doc: 'Further connections kept for the policed routes alone (requestToken, /register, room invites and createRoom, readiness): pass-through traffic never uses them, so slow uploads cannot hold up registration.', format: 'positive-int', default: 16 },
     admin_token: { doc: 'A Synapse admin\'s access token (optional). Set: invites from users the homeserver\'s admin API reports as deactivated or shadow-banned are not learned (their invites are answered 200 without inviting anyone).', format: String, default: '', sensitive: true }
   },
   admin: {
@@ -110,7 +114,8 @@ export const SCHEMA: Branch = {
       },
       shared: { doc: 'Count in the shared store (storage.url) so several instances limit together; false: in memory, per instance.', format: 'boolean', default: false },
       redis_url: { doc: 'Count in Redis instead (e.g. redis://127.0.0.1:6379); takes precedence over shared.', format: String, default: '' },
-      timeout_ms: { doc: 'How long a request waits for its rate-limit count (Redis or the shared store) before it goes on without being limited.', format: 'positive-duration', default: 1000 }
+      timeout_ms: { doc: 'How long a request waits for its rate-limit count (Redis or the shared store) before it goes on without being limited.', format: 'positive-duration', default: 1000 },
+      ipv6_prefix: { doc: 'IPv6 clients are counted by their network of this prefix length (0-128), since one host usually holds a whole /64; IPv4-mapped addresses (::ffff:a.b.c.d) count as their IPv4 address. Also groups server.per_client_concurrency.', format: 'ipv6-prefix', default: 64 }
     }
   },
   storage: {

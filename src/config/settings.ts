@@ -9,8 +9,16 @@ export interface ThreepidLists {
 }
 
 export interface Settings {
-  server: { host: string, port: number, trusted_proxies: string[], shutdown_timeout_ms: number }
-  homeserver: { url: string, server_name: string, timeout_ms: number, connections: number, admin_token: string }
+  server: {
+    host: string
+    port: number
+    trusted_proxies: string[]
+    shutdown_timeout_ms: number
+    headers_timeout_ms: number
+    body_timeout_ms: number
+    per_client_concurrency: number
+  }
+  homeserver: { url: string, server_name: string, timeout_ms: number, connections: number, registration_connections: number, admin_token: string }
   admin: { host: string, port: number, token: string }
   log: { level: string, full_addresses: boolean, requests: boolean }
   register: {
@@ -26,6 +34,8 @@ export interface Settings {
       redis_url: string
       /** milliseconds */
       timeout_ms: number
+      /** 0..128 */
+      ipv6_prefix: number
     }
   }
   /** timeout_ms in milliseconds */

@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http'
 import type { Dispatcher } from 'undici'
 import { clientResponseHeaders } from './headers.js'
-import type { ForwardFailure, ForwardRequest } from './forward.js'
+import { failureOf, type ForwardFailure, type ForwardRequest } from './forward.js'
 
 // A buffered round trip, for the few answers regguard must read or rewrite before the client
 // sees them (/register's user-interactive auth). Everything else streams through forward().
@@ -14,7 +14,8 @@ export interface Exchanged {
   body: Buffer
 }
 
-export type ExchangeResult = { ok: true, answer: Exchanged } | { ok: false, failure: ForwardFailure }
+/** `refusal`: undici's reason, when it refused the request (failure `refused`) */
+export type ExchangeResult = { ok: true, answer: Exchanged } | { ok: false, failure: ForwardFailure, refusal: string | null }
 
 const MAX_BUFFERED = 1024 * 1024
 
@@ -43,8 +44,8 @@ export function exchange (pool: Dispatcher, req: Omit<ForwardRequest, 'collectBo
       },
       onComplete () { resolve({ ok: true, answer: { status, statusText, headers, body: Buffer.concat(chunks, size) } }) },
       onError (err) {
-        const code = (err as { code?: string }).code
-        resolve({ ok: false, failure: code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' ? 'timeout' : 'unreachable' })
+        const failure = failureOf(err as Error & { code?: string })
+        resolve({ ok: false, failure, refusal: failure === 'refused' ? err.message : null })
       }
     }
     try {

@@ -20,17 +20,25 @@ export interface ForwardRequest {
   collectBody?: number
 }
 
-export type ForwardFailure = 'unreachable' | 'timeout' | 'aborted'
+/** `refused`: undici would not send the request as received (e.g. two Host headers) */
+export type ForwardFailure = 'unreachable' | 'timeout' | 'aborted' | 'refused'
 
 export interface ForwardOutcome {
   answer: UpstreamAnswer | null
   failure: ForwardFailure | null
   /** Seconds from dispatch until the homeserver's response headers (null: none came) */
   headersSeconds: number | null
+  /** Why undici refused the request (failure `refused`), in its words; else null */
+  refusal: string | null
 }
 
-function failureOf (err: Error & { code?: string }): ForwardFailure {
+export function failureOf (err: Error & { code?: string }): ForwardFailure {
   switch (err.code) {
+    // thrown while undici builds the request from what the client sent, before any byte is
+    // written: the request itself is at fault, not the homeserver
+    case 'UND_ERR_INVALID_ARG':
+    case 'UND_ERR_NOT_SUPPORTED':
+      return 'refused'
     case 'UND_ERR_HEADERS_TIMEOUT':
     case 'UND_ERR_BODY_TIMEOUT':
       return 'timeout'
@@ -42,10 +50,11 @@ function failureOf (err: Error & { code?: string }): ForwardFailure {
   }
 }
 
-const FAILURE_ERROR: Record<ForwardFailure, MatrixErrorName> = {
+export const FAILURE_ERROR: Record<ForwardFailure, MatrixErrorName> = {
   unreachable: 'UPSTREAM_UNREACHABLE',
   timeout: 'UPSTREAM_TIMEOUT',
-  aborted: 'UPSTREAM_UNREACHABLE'
+  aborted: 'UPSTREAM_UNREACHABLE',
+  refused: 'NOT_FORWARDABLE'
 }
 
 export function sendJson (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -90,6 +99,8 @@ export function forward (pool: Dispatcher, res: ServerResponse, req: ForwardRequ
         headersSeconds ??= (performance.now() - started) / 1000
         // 1xx informational answers are not forwarded; Node answers Expect itself
         if (statusCode < 200) return true
+        // the client was already answered (its body went idle: 408); the upload is being cut
+        if (res.headersSent) { abortUpstream?.(new Error('client already answered')); return false }
         res.writeHead(statusCode, statusText, clientResponseHeaders(rawHeaders as unknown as Buffer[]))
         return true
       },
@@ -105,17 +116,19 @@ export function forward (pool: Dispatcher, res: ServerResponse, req: ForwardRequ
       },
       onComplete () {
         res.end()
-        settle({ answer: { status, body: collected === null ? null : Buffer.concat(collected) }, failure: null, headersSeconds })
+        settle({ answer: { status, body: collected === null ? null : Buffer.concat(collected) }, failure: null, headersSeconds, refusal: null })
       },
       onError (err) {
         const failure = failureOf(err as Error & { code?: string })
         if (!res.headersSent && !res.destroyed) {
           const e = matrixError(FAILURE_ERROR[failure])
           sendJson(res, e.status, e.body)
-        } else {
+        } else if (!res.writableEnded) {
+          // mid-answer: only closing tells the client the answer is incomplete (an answer regguard
+          // itself finished, such as a 408, is left to close cleanly)
           res.destroy()
         }
-        settle({ answer: null, failure, headersSeconds })
+        settle({ answer: null, failure, headersSeconds, refusal: failure === 'refused' ? err.message : null })
       }
     }
 

@@ -10,6 +10,6 @@ export function passThroughHandler (ctx: AppContext) {
     reply.hijack()
     // Synapse routes only origin-form targets ("/..."); anything else is not worth a round trip
     if (!rawTarget(request).startsWith('/')) { sendError(reply.raw, 'UNRECOGNIZED'); return }
-    await forwardAsReceived(ctx, request, reply.raw, hasBody(request.raw) ? request.raw : null)
+    await forwardAsReceived(ctx, request, reply.raw, hasBody(request.raw) ? request.raw : null, undefined, true)
   }
 }

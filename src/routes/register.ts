@@ -9,7 +9,7 @@ import { exchange, sendExchanged, type Exchanged } from '../proxy/exchange.js'
 import { StoreUnavailableError } from '../store/guarded.js'
 import { readBody } from './body.js'
 import { sendError, sendTooLarge } from './respond.js'
-import { forwardAsReceived, rawTarget, upstreamHeadersFor } from './upstream.js'
+import { answerUpstreamFailure, forwardAsReceived, rawTarget, upstreamHeadersFor } from './upstream.js'
 
 // POST /_matrix/client/(r0|v3|unstable)/register: the last door to an account. A 3PID stage is
 // accepted only with a validation session regguard itself let through a registration-policed
@@ -48,12 +48,12 @@ async function checkThreepidStage (ctx: AppContext, deps: RegisterDeps, auth: Re
 }
 
 /** Asks the homeserver where this UIA session stands, without submitting a stage. */
-async function probeSession (ctx: AppContext, request: FastifyRequest, session: string | null): Promise<{ flows: Flow[], completed: string[] } | 'unknown' | 'failed'> {
+async function probeSession (ctx: AppContext, request: FastifyRequest, session: string | null): Promise<{ flows: Flow[], completed: string[] } | 'unknown' | 'failed' | 'refused'> {
   const body = Buffer.from(JSON.stringify(session === null ? {} : { auth: { session } }))
   const headers = upstreamHeadersFor(ctx, request, (name) => name !== 'content-length' && name !== 'content-type')
   headers.push('Content-Type', 'application/json', 'Content-Length', String(body.length))
   const r = await exchange(ctx.pool, { method: 'POST', path: rawTarget(request), headers, body })
-  if (!r.ok) return 'failed'
+  if (!r.ok) return r.failure === 'refused' ? 'refused' : 'failed'
   if (r.answer.status !== 401) return 'unknown'
   const parsed = parseJsonObject(r.answer.body)
   const flows = parsed.ok ? readFlows(parsed.value) : null
@@ -122,7 +122,7 @@ export function registerHandler (ctx: AppContext, deps: RegisterDeps) {
       if (!verdict.ok) { refuse('SESSION_DENIED', verdict.why); return }
     } else if (require3pid && auth.type !== null && auth.type !== APPSERVICE_STAGE) {
       const state = await probeSession(ctx, request, auth.session)
-      if (state === 'failed') { sendError(res, 'UPSTREAM_UNREACHABLE'); return }
+      if (state === 'failed' || state === 'refused') { answerUpstreamFailure(request, res, state === 'refused' ? 'refused' : 'unreachable'); return }
       if (state === 'unknown' || completesThreepidFreeFlow(state.flows, state.completed, auth.type) || servesOnlyThreepidFreeFlows(state.flows, state.completed, auth.type)) {
         refuse('THREEPID_REQUIRED', `stage ${auth.type} would finish a flow without an email or phone stage`)
         return
@@ -132,7 +132,7 @@ export function registerHandler (ctx: AppContext, deps: RegisterDeps) {
     if (!require3pid) { await forwardAsReceived(ctx, request, res, body.bytes); return }
     // the answer may announce flows, which must be filtered before the client sees them
     const r = await exchange(ctx.pool, { method: 'POST', path: rawTarget(request), headers: upstreamHeadersFor(ctx, request), body: body.bytes })
-    if (!r.ok) { sendError(res, r.failure === 'timeout' ? 'UPSTREAM_TIMEOUT' : 'UPSTREAM_UNREACHABLE'); return }
+    if (!r.ok) { answerUpstreamFailure(request, res, r.failure, r.refusal); return }
     if (r.answer.status === 401) sendFiltered(res, r.answer)
     else sendExchanged(res, r.answer)
   }

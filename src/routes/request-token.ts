@@ -10,6 +10,7 @@ import type { Medium } from '../policy/canonical.js'
 import type { TokenRoute } from '../proxy/classify.js'
 import { readBody } from './body.js'
 import { sendError, sendTooLarge } from './respond.js'
+import { clientKey } from '../ratelimit/client-key.js'
 import { checkLimit } from '../ratelimit/limiter.js'
 import { withDeadline } from '../deadline.js'
 import { forwardAsReceived } from './upstream.js'
@@ -42,7 +43,7 @@ export function requestTokenHandler (ctx: AppContext, routeOf: (request: Fastify
       return
     }
     // counted before the body is even read: a flood costs the homeserver nothing
-    if (register.rate_limit.enabled && !(await withinLimit(ctx, request, res, 'ip', request.ip, register.rate_limit.per_ip))) return
+    if (register.rate_limit.enabled && !(await withinLimit(ctx, request, res, 'ip', clientKey(request.ip, register.rate_limit.ipv6_prefix), register.rate_limit.per_ip))) return
     const body = await readBody(request.raw)
     if (!body.ok) {
       if (body.reason === 'too-large') sendTooLarge(request.raw, res)

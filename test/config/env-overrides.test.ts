@@ -19,13 +19,15 @@ function sample (path: string, format: string, def: unknown): [string, unknown] 
     case 'optional-boolean': return def === true || path === 'register.invite' ? ['false', false] : ['true', true]
     case 'storage-url': return ['sqlite://./elsewhere.sqlite', 'sqlite://./elsewhere.sqlite']
     case 'positive-duration': return ['1234', 1234]
+    case 'positive-int': return ['7', 7]
+    case 'ipv6-prefix': return ['48', 48]
     default: return [`env-${path}`, `env-${path}`]
   }
 }
 
 // formats whose values are free text; any other format needs a case in sample()
 const TEXT_FORMATS = new Set(['string', 'optional-string'])
-const KNOWN = new Set([...TEXT_FORMATS, 'port', 'nat', 'http-url', 'log-level', 'boolean', 'optional-boolean', 'storage-url', 'positive-duration'])
+const KNOWN = new Set([...TEXT_FORMATS, 'port', 'nat', 'http-url', 'log-level', 'boolean', 'optional-boolean', 'storage-url', 'positive-duration', 'positive-int', 'ipv6-prefix'])
 
 const scalars = leaves().filter(([, l]) => !String(l.format).includes('list'))
 
