@@ -18,6 +18,7 @@ import { passThroughHandler } from './routes/pass-through.js'
 import { registerHandler } from './routes/register.js'
 import { requestTokenHandler } from './routes/request-token.js'
 import { threepidCheckRoute } from './routes/threepid-check.js'
+import { availableHandler } from './routes/user-rules.js'
 import { makeRuntime, type Runtime } from './runtime.js'
 import { deferredStore } from './store/deferred.js'
 import { openStore } from './store/open.js'
@@ -51,12 +52,14 @@ const POLICED_PATH = '/__regguard/requestToken'
 const FORWARD_PATH = '/__regguard/forward'
 const INVITE_PATH = '/__regguard/invite'
 const REGISTER_PATH = '/__regguard/register'
+const AVAILABLE_PATH = '/__regguard/available'
 const SWEEP_INTERVAL_MS = 10 * 60 * 1000
 const SYNTHETIC: Record<Route['kind'], string> = {
   forward: FORWARD_PATH,
   requestToken: POLICED_PATH,
   invite: INVITE_PATH,
-  register: REGISTER_PATH
+  register: REGISTER_PATH,
+  available: AVAILABLE_PATH
 }
 
 function makeCounter (config: LoadedConfig, store: Store): HitCounter {
@@ -157,6 +160,7 @@ export function buildApp (config: LoadedConfig, opts: BuildOptions = {}): Reggua
     },
     findInvite: (medium, address) => pendingInvite(store, runtime.config.policy, medium, address, logger)
   }))
+  proxy.route({ method: ['GET', 'HEAD'], url: AVAILABLE_PATH, handler: availableHandler(context) })
   proxy.addHook('onReady', async () => { await storeReady })
 
   if (config.settings.log.requests) {

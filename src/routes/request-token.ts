@@ -12,6 +12,7 @@ import { readBody } from './body.js'
 import { sendError, sendTooLarge } from './respond.js'
 import { checkLimit } from '../ratelimit/limiter.js'
 import { forwardAsReceived } from './upstream.js'
+import { requesterAllowed } from './user-rules.js'
 
 /** The homeserver's answer is read for its sid; a requestToken answer is tiny. */
 const SID_ANSWER_LIMIT = 16 * 1024
@@ -40,6 +41,7 @@ export function requestTokenHandler (ctx: AppContext, routeOf: (request: Fastify
       await forwardAsReceived(ctx, request, res, request.raw)
       return
     }
+    if (!requesterAllowed(ctx, request, res, route.endpoint, route.medium)) return
     // counted before the body is even read: a flood costs the homeserver nothing
     if (register.rate_limit.enabled && !(await withinLimit(ctx, request, res, 'ip', request.ip, register.rate_limit.per_ip))) return
     const body = await readBody(request.raw)
