@@ -40,10 +40,11 @@ const APPSERVICE_REGISTRATION = 'm.login.application_service'
  * - `username`, when a string, is judged lower-cased, in every request that carries one: the
  *   UIA session keeps the parameters of the last request that had any, so any of them may be
  *   the one the account is created with. A non-string Synapse refuses ("Invalid username").
- * - Without one, Synapse registers a generated numeric localpart, unless the request carries
- *   no other parameter (then the session's stored ones, judged when they came, are used):
- *   Synapse drops `auth` and `password` (and `initial_device_display_name` without a
- *   password) before deciding that.
+ * - Without one, Synapse registers a generated numeric localpart: a request that starts a UIA
+ *   session stores its parameters as they are, and a later one replaces them unless it carries
+ *   none (Synapse drops `auth` and `password`, and `initial_device_display_name` without a
+ *   password, before deciding that). Only a continuing request with no parameters left keeps
+ *   the session's stored ones, which were judged when they came.
  * - Application-service registrations (top-level `type`, with the AS token) and guest
  *   registrations (`kind=guest`, which ignores `username`) are not user sign-ups: left alone.
  */
@@ -59,8 +60,18 @@ export function registerUsernameVerdict (policy: Policy, body: Record<string, un
   if (firstArg(args, 'kind') === 'guest') return null
   const noPassword = !Object.hasOwn(body, 'password') || body.password === null
   const params = Object.keys(body).filter((k) => k !== 'auth' && k !== 'password' && !(noPassword && k === 'initial_device_display_name'))
-  if (params.length === 0) return null
+  if (params.length === 0 && continuesSession(body.auth)) return null
   return decideUsername(rules, null)
+}
+
+/** Does check_ui_auth see a session id (`if not sid`: Python truthiness of auth["session"])? */
+function continuesSession (auth: unknown): boolean {
+  if (auth === null || typeof auth !== 'object' || Array.isArray(auth) || !Object.hasOwn(auth, 'session')) return false
+  const sid = (auth as Record<string, unknown>).session
+  if (sid === null || sid === undefined || sid === false || sid === 0 || sid === '') return false
+  if (Array.isArray(sid)) return sid.length > 0
+  if (typeof sid === 'object') return Object.keys(sid).length > 0
+  return true
 }
 
 /** Username rules at POST /register; false when the request was refused (and answered). */
