@@ -21,6 +21,7 @@ import { passThroughHandler } from './routes/pass-through.js'
 import { registerHandler } from './routes/register.js'
 import { requestTokenHandler } from './routes/request-token.js'
 import { threepidCheckRoute } from './routes/threepid-check.js'
+import { availableHandler } from './routes/user-rules.js'
 import { makeRuntime, type Runtime } from './runtime.js'
 import { deferredStore } from './store/deferred.js'
 import { guardStore, StoreUnavailableError } from './store/guarded.js'
@@ -56,12 +57,14 @@ const POLICED_PATH = '/__regguard/requestToken'
 const FORWARD_PATH = '/__regguard/forward'
 const INVITE_PATH = '/__regguard/invite'
 const REGISTER_PATH = '/__regguard/register'
+const AVAILABLE_PATH = '/__regguard/available'
 const SWEEP_INTERVAL_MS = 10 * 60 * 1000
 const SYNTHETIC: Record<Route['kind'], string> = {
   forward: FORWARD_PATH,
   requestToken: POLICED_PATH,
   invite: INVITE_PATH,
-  register: REGISTER_PATH
+  register: REGISTER_PATH,
+  available: AVAILABLE_PATH
 }
 
 function makeCounter (config: LoadedConfig, store: Store, logger: Logger): HitCounter {
@@ -211,6 +214,7 @@ export function buildApp (config: LoadedConfig, opts: BuildOptions = {}): Reggua
     },
     findInvite: (medium, address) => pendingInvite(store, runtime.config.policy, medium, address)
   })))
+  proxy.route({ method: ['GET', 'HEAD'], url: AVAILABLE_PATH, handler: watched(availableHandler(context)) })
   proxy.addHook('onReady', async () => { await storeReady })
 
   if (config.settings.log.requests) {

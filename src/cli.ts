@@ -1,17 +1,27 @@
 #!/usr/bin/env node
+import { BlockList } from 'node:net'
 import { parseArgs } from 'node:util'
 import { CommandError, CommandUsageError, invitesCommand, pendingForCheck } from './commands/invites.js'
 import { ConfigError, loadConfig, type LoadedConfig } from './config/load.js'
 import { sampleConfig } from './config/sample.js'
+import { masPolicyYaml } from './commands/export-mas.js'
 import { canonicalEmail, canonicalMsisdnNumber, type Medium } from './policy/canonical.js'
 import { decide, describeDecision } from './policy/policy.js'
+import { decideRequester, describeRequesterDecision } from './policy/requester.js'
+import { emptyConstraints } from './policy/string-constraints.js'
+import { decideUsername, describeUsernameDecision, registeredLocalpart } from './policy/username.js'
 
 const USAGE = `usage:
   regguard [serve] --config FILE            run the proxy (FILE may also come from REGGUARD_CONFIG)
   regguard check-config --config FILE       validate a configuration; exit 0 when valid
   regguard policy check --config FILE email ADDRESS
   regguard policy check --config FILE msisdn NUMBER
+  regguard policy check --config FILE username NAME
+  regguard policy check --config FILE --ip ADDR --user-agent UA [email ADDRESS | msisdn NUMBER | username NAME]
                                             print the decision and the rule; exit 0 allow, 1 deny
+                                            (--ip, --user-agent: the requester rules, judged first)
+  regguard export mas-policy --config FILE  print the policy as MAS policy.data (YAML), with a
+                                            comment for everything MAS cannot express
   regguard config sample                    print the sample configuration, generated from the schema
   regguard invites add --config FILE email ADDRESS    (or: msisdn NUMBER)
   regguard invites list --config FILE [--medium M] [--address A] [--inviter U] [--limit N] [--from TOKEN]
@@ -37,8 +47,26 @@ function load (file: string | undefined): LoadedConfig {
   }
 }
 
-async function policyCheck (config: LoadedConfig, medium: string | undefined, address: string | undefined): Promise<number> {
-  if ((medium !== 'email' && medium !== 'msisdn') || address === undefined) throw new UsageError('policy check needs: email ADDRESS or msisdn NUMBER')
+interface RequesterOptions { ip: string | undefined, userAgent: string | undefined }
+
+async function policyCheck (config: LoadedConfig, medium: string | undefined, address: string | undefined, requester: RequesterOptions): Promise<number> {
+  const judgeRequester = requester.ip !== undefined || requester.userAgent !== undefined
+  if (judgeRequester) {
+    const rules = config.policy.requester ?? { ips: [], anyIp: new BlockList(), userAgents: emptyConstraints() }
+    const d = decideRequester(rules, requester.ip ?? null, requester.userAgent !== undefined ? [requester.userAgent] : [])
+    const who = [requester.ip !== undefined ? `ip ${requester.ip}` : null, requester.userAgent !== undefined ? `user-agent ${JSON.stringify(requester.userAgent)}` : null].filter((x) => x !== null).join(' ')
+    process.stdout.write(`${d.allowed ? 'allow' : 'deny'} requester ${who}: ${describeRequesterDecision(d)}\n`)
+    if (!d.allowed) return 1
+    if (medium === undefined) return 0
+  }
+  if (medium === 'username' && address !== undefined) {
+    const name = registeredLocalpart(address)
+    const rules = config.policy.username ?? { allowed: emptyConstraints(), banned: emptyConstraints() }
+    const d = decideUsername(rules, name)
+    process.stdout.write(`${d.allowed ? 'allow' : 'deny'} username ${name}: ${describeUsernameDecision(d)}\n`)
+    return d.allowed ? 0 : 1
+  }
+  if ((medium !== 'email' && medium !== 'msisdn') || address === undefined) throw new UsageError('policy check needs: email ADDRESS, msisdn NUMBER, username NAME, or --ip ADDR / --user-agent UA')
   const canonical = medium === 'email' ? canonicalEmail(address) : canonicalMsisdnNumber(address)
   if (!canonical.ok) fail(`cannot parse ${medium} ${JSON.stringify(address)}: ${canonical.reason}`)
   const invite = await pendingForCheck(config, medium as Medium, canonical.address)
@@ -70,7 +98,10 @@ export async function main (argv: string[]): Promise<number> {
       limit: { type: 'string' },
       from: { type: 'string' },
       // invites list and revoke
-      inviter: { type: 'string' }
+      inviter: { type: 'string' },
+      // policy check only
+      ip: { type: 'string' },
+      'user-agent': { type: 'string' }
     },
     allowPositionals: true
   })
@@ -82,6 +113,10 @@ export async function main (argv: string[]): Promise<number> {
   }
   if (values.inviter !== undefined && (command !== 'invites' || (rest[0] !== 'list' && rest[0] !== 'revoke'))) {
     throw new UsageError('--inviter belongs to invites list and invites revoke')
+  }
+  const requester = { ip: values.ip, userAgent: values['user-agent'] }
+  if ((command !== 'policy' || rest[0] !== 'check') && (requester.ip !== undefined || requester.userAgent !== undefined)) {
+    throw new UsageError('--ip and --user-agent belong to policy check')
   }
   switch (command) {
     case 'serve':
@@ -95,7 +130,13 @@ export async function main (argv: string[]): Promise<number> {
     }
     case 'policy':
       if (rest[0] !== 'check') throw new UsageError('unknown policy command')
-      return await commandErrors(() => policyCheck(load(values.config), rest[1], rest[2]))
+      return await commandErrors(() => policyCheck(load(values.config), rest[1], rest[2], requester))
+    case 'export': {
+      if (rest[0] !== 'mas-policy') throw new UsageError('unknown export command (known: mas-policy)')
+      const config = load(values.config)
+      process.stdout.write(masPolicyYaml(config.settings, config.policy, config.file ?? '(defaults)'))
+      return 0
+    }
     case 'config':
       if (rest[0] !== 'sample') throw new UsageError('unknown config command')
       process.stdout.write(sampleConfig())

@@ -24,6 +24,12 @@ export const MATRIX_ERRORS = {
   SESSION_DENIED: { status: 403, errcode: 'M_THREEPID_DENIED', error: 'This email address or phone number was not validated for registration on this server' },
   THREEPID_REQUIRED: { status: 403, errcode: 'M_FORBIDDEN', error: 'Registration on this server requires an email address or phone number' },
   NO_USABLE_FLOW: { status: 403, errcode: 'M_FORBIDDEN', error: 'This server offers no registration flow with an email address or phone number' },
+  // Username and requester rules (register.policy.username / .requester): M_INVALID_USERNAME is
+  // what Element Web reads as "this name cannot be used" at /register/available (any other
+  // error reads as "unable to check, try again later"), and Synapse's own code for a refused name
+  USERNAME_DENIED: { status: 400, errcode: 'M_INVALID_USERNAME', error: 'This username is not allowed on this server' },
+  USERNAME_REQUIRED: { status: 400, errcode: 'M_MISSING_PARAM', error: 'This server requires a username of your choice' },
+  REQUESTER_DENIED: { status: 403, errcode: 'M_FORBIDDEN', error: 'Requests from your network or client are not allowed on this server' },
   TOO_LARGE: { status: 413, errcode: 'M_TOO_LARGE', error: 'Request body too large' },
   LIMIT_EXCEEDED: { status: 429, errcode: 'M_LIMIT_EXCEEDED', error: 'Too many requests' },
   // server.per_client_concurrency: the client's own requests must finish first

@@ -6,6 +6,7 @@ import YAML from 'yaml'
 import { PolicyConfigError, type Policy } from '../policy/policy.js'
 import { buildPolicy } from './lists.js'
 import { convictSchema, envName, leaves } from './schema.js'
+import { addUserRules } from './user-rules.js'
 import type { Settings } from './settings.js'
 
 export class ConfigError extends Error {
@@ -102,6 +103,7 @@ export function loadConfig (opts: LoadOptions = {}): LoadedConfig {
   let policy: Policy
   try {
     policy = buildPolicy(settings, file !== null ? dirname(file) : opts.baseDir ?? process.cwd())
+    addUserRules(policy, settings)
   } catch (err) {
     if (err instanceof PolicyConfigError) throw new ConfigError(`invalid configuration: ${err.message}`, err.key)
     throw err

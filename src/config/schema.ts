@@ -54,6 +54,17 @@ function threepidLists (aliasOf?: string): Branch {
   }
 }
 
+// MAS's string constraints (policies/common/common.rego): any one kind matching is a match
+function constraints (what: string): Branch {
+  return {
+    literals: list(`${what}: equal to one of these.`),
+    prefixes: list(`${what}: starting with one of these.`),
+    suffixes: list(`${what}: ending with one of these.`),
+    substrings: list(`${what}: containing one of these.`),
+    regexes: list(`${what}: in which one of these regular expressions matches somewhere (as in MAS, not anchored: write ^...$ for a whole match).`)
+  }
+}
+
 export const SCHEMA: Branch = {
   server: {
     host: { doc: 'Address the proxy listens on.', format: String, default: '127.0.0.1' },
@@ -92,7 +103,15 @@ export const SCHEMA: Branch = {
       invite: { doc: 'A pending 3PID invite for the address allows it, before any list.', format: 'boolean', default: true },
       only_check_at_registration: { doc: 'As the threepid_checker option: true stops policing /account/3pid/*/requestToken (existing users may add any address), and sessions created there are then never accepted at /register.', format: 'boolean', default: false },
       require_3pid: { doc: 'No account without a 3PID stage that passed the policy: /register flows without an email or phone stage are hidden and refused (application services pass).', format: 'boolean', default: false },
-      threepid: threepidLists()
+      threepid: threepidLists(),
+      username: {
+        allowed: constraints('Usernames that may register (POST /register, GET /register/available), as MAS\'s registration.allowed_usernames (when any entry is set, a username must match one; matched on the lower-cased localpart Synapse registers, entries lower-cased too)'),
+        banned: constraints('Usernames refused (POST /register, GET /register/available), as MAS\'s registration.banned_usernames (lower-cased localpart)')
+      },
+      requester: {
+        banned_ips: list('Client IPs refused on the policed requestToken endpoints, /register and /register/available, as MAS\'s requester.banned_ips: addresses or CIDR ranges, IPv4 or IPv6 (an IPv4-mapped IPv6 address counts as IPv4); the client IP as regguard computes it (server.trusted_proxies).'),
+        banned_user_agents: constraints('User-Agents refused on the same endpoints, as MAS\'s requester.banned_user_agents (every User-Agent header is judged; none counts as "")')
+      }
     },
     allowed: alias('register.policy.allowed', 'optional-boolean'),
     invite: alias('register.policy.invite', 'optional-boolean'),

@@ -8,6 +8,9 @@ export interface ThreepidLists {
   msisdn: { pattern: { whitelist: string[], blacklist: string[] } }
 }
 
+/** MAS's string constraints (src/policy/string-constraints.ts) */
+export interface ConstraintSettings { literals: string[], prefixes: string[], suffixes: string[], substrings: string[], regexes: string[] }
+
 export interface Settings {
   server: {
     host: string
@@ -22,7 +25,11 @@ export interface Settings {
   admin: { host: string, port: number, token: string }
   log: { level: string, full_addresses: boolean, requests: boolean }
   register: {
-    policy: { allowed: boolean, invite: boolean, only_check_at_registration: boolean, require_3pid: boolean, threepid: ThreepidLists }
+    policy: { allowed: boolean, invite: boolean, only_check_at_registration: boolean, require_3pid: boolean
+      threepid: ThreepidLists
+      username: { allowed: ConstraintSettings, banned: ConstraintSettings }
+      requester: { banned_ips: string[], banned_user_agents: ConstraintSettings }
+    }
     messages: { email_denied: string, msisdn_denied: string }
     /** milliseconds */
     session_ttl: number

@@ -1,5 +1,7 @@
 import { domainOf, type Medium } from './canonical.js'
 import { DomainSet } from './domain-set.js'
+import type { RequesterRules } from './requester.js'
+import type { UsernameRules } from './username.js'
 
 // The registration policy: pure data compiled once from config, and one pure decision
 // function. No I/O here: list files are read by the config loader, invites by the caller.
@@ -18,6 +20,9 @@ export interface Policy {
   invite: boolean
   email: { whitelist: ListSide, blacklist: ListSide }
   msisdn: { whitelist: ListSide, blacklist: ListSide }
+  /** MAS-style gates of their own, outside the 3PID decision order (absent: none) */
+  username?: UsernameRules
+  requester?: RequesterRules
 }
 
 export type RuleKind = 'invite' | 'blacklist' | 'whitelist' | 'default'

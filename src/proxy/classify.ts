@@ -20,7 +20,10 @@ export interface InviteRoute {
 /** POST /register: where user-interactive auth creates the account */
 export interface RegisterRoute { kind: 'register' }
 
-export type Route = TokenRoute | InviteRoute | RegisterRoute | { kind: 'forward' }
+/** GET (or HEAD) /register/available: answered here when a username rule refuses the name */
+export interface AvailableRoute { kind: 'available' }
+
+export type Route = TokenRoute | InviteRoute | RegisterRoute | AvailableRoute | { kind: 'forward' }
 
 const TOKEN = /^\/_matrix\/client\/(?:r0|v3|unstable)\/(register|account\/3pid)\/(email|msisdn)\/requestToken$/
 
@@ -29,8 +32,13 @@ const INVITE = /^\/_matrix\/client\/(?:api\/v1|r0|v3|unstable)\/(?:rooms\/([^/]*
 
 const REGISTER = /^\/_matrix\/client\/(?:r0|v3|unstable)\/register$/
 
+// Synapse's pattern has no "$" ("/register/available" in client_patterns, matched with
+// re.match), so every path starting so reaches the availability check; HEAD is served as GET
+const AVAILABLE = /^\/_matrix\/client\/(?:r0|v3|unstable)\/register\/available/
+
 export const FORWARD: Route = { kind: 'forward' }
 const REGISTER_ROUTE: Route = { kind: 'register' }
+const AVAILABLE_ROUTE: Route = { kind: 'available' }
 
 /** The path part of a raw request target: everything before the first "?". */
 export function rawPath (target: string): string {
@@ -39,6 +47,7 @@ export function rawPath (target: string): string {
 }
 
 export function classify (method: string, target: string): Route {
+  if ((method === 'GET' || method === 'HEAD') && target.startsWith('/_matrix/client/') && AVAILABLE.test(target)) return AVAILABLE_ROUTE
   // cheap prefix test first: almost every request is not policed
   if ((method !== 'POST' && method !== 'PUT') || !target.startsWith('/_matrix/client/')) return FORWARD
   const path = rawPath(target)

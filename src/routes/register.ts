@@ -10,6 +10,7 @@ import { StoreUnavailableError } from '../store/guarded.js'
 import { readBody } from './body.js'
 import { sendError, sendTooLarge } from './respond.js'
 import { answerUpstreamFailure, forwardAsReceived, rawTarget, upstreamHeadersFor } from './upstream.js'
+import { registerUsernameAllowed, requesterAllowed } from './user-rules.js'
 
 // POST /_matrix/client/(r0|v3|unstable)/register: the last door to an account. A 3PID stage is
 // accepted only with a validation session regguard itself let through a registration-policed
@@ -87,6 +88,7 @@ export function registerHandler (ctx: AppContext, deps: RegisterDeps) {
   return async function register (request: FastifyRequest, reply: FastifyReply): Promise<void> {
     reply.hijack()
     const res = reply.raw
+    if (!requesterAllowed(ctx, request, res, 'register', 'none')) return
     const body = await readBody(request.raw)
     if (!body.ok) {
       if (body.reason === 'too-large') sendTooLarge(request.raw, res)
@@ -98,6 +100,7 @@ export function registerHandler (ctx: AppContext, deps: RegisterDeps) {
     const parsed = parseRegisterRequest(body.bytes)
     // Not a JSON object: Synapse refuses it too, with its own error
     if (!parsed.ok) { await forwardAsReceived(ctx, request, res, body.bytes); return }
+    if (!registerUsernameAllowed(ctx, request, res, body.bytes)) return
     const auth = parsed.auth
     const refuse = (name: 'SESSION_DENIED' | 'THREEPID_REQUIRED', why: string): void => {
       request.log.info({ endpoint: 'register', decision: 'deny', stage: auth.type, why, client_ip: request.ip }, 'registration refused')

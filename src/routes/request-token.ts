@@ -14,6 +14,7 @@ import { clientKey } from '../ratelimit/client-key.js'
 import { checkLimit } from '../ratelimit/limiter.js'
 import { withDeadline } from '../deadline.js'
 import { forwardAsReceived } from './upstream.js'
+import { requesterAllowed } from './user-rules.js'
 
 /** The homeserver's answer is read for its sid; a requestToken answer is tiny. */
 const SID_ANSWER_LIMIT = 16 * 1024
@@ -42,6 +43,7 @@ export function requestTokenHandler (ctx: AppContext, routeOf: (request: Fastify
       await forwardAsReceived(ctx, request, res, request.raw)
       return
     }
+    if (!requesterAllowed(ctx, request, res, route.endpoint, route.medium)) return
     // counted before the body is even read: a flood costs the homeserver nothing
     if (register.rate_limit.enabled && !(await withinLimit(ctx, request, res, 'ip', clientKey(request.ip, register.rate_limit.ipv6_prefix), register.rate_limit.per_ip))) return
     const body = await readBody(request.raw)
