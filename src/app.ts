@@ -8,7 +8,11 @@ import { matrixError } from './errors.js'
 import { createLogger, redactTarget, type Logger } from './log.js'
 import { classify, type InviteRoute, type Route, type TokenRoute } from './proxy/classify.js'
 import { pendingInvite } from './invites/pending.js'
+import { DecisionRecorder } from './audit/recorder.js'
+import { adminDecisionRoutes } from './routes/admin-decisions.js'
 import { adminInviteRoutes } from './routes/admin-invites.js'
+import { adminPolicyRoutes } from './routes/admin-policy.js'
+import { consoleRoutes } from './routes/console.js'
 import { Metrics } from './metrics.js'
 import { MemoryCounter, type HitCounter } from './ratelimit/counter.js'
 import { RedisCounter } from './ratelimit/redis-counter.js'
@@ -112,7 +116,13 @@ export function buildApp (config: LoadedConfig, opts: BuildOptions = {}): Reggua
   const metrics = opts.metrics ?? new Metrics()
   // chosen at start-up: a reload does not move counters between backends
   const counter = makeCounter(config, store)
-  const context: AppContext = { pool, runtime: () => runtime, store, metrics, counter }
+  const audit = new DecisionRecorder({
+    write: (batch) => store.decisions.addMany(batch),
+    fullAddresses: () => runtime.config.settings.log.full_addresses,
+    onDropped: (reason, n) => { metrics.decisionsDropped.inc({ reason }, n) },
+    onError: (err) => { logger.error({ err }, 'could not write decisions to the history') }
+  })
+  const context: AppContext = { pool, runtime: () => runtime, store, metrics, counter, audit }
   // expired sessions and old rate-limit windows are deleted now and then (every instance may
   // sweep: the deletes are idempotent)
   const sweeper = setInterval(() => {
@@ -120,6 +130,9 @@ export function buildApp (config: LoadedConfig, opts: BuildOptions = {}): Reggua
     store.sweep(Date.now(), 2 * Math.max(rl.per_ip.window, rl.per_address.window)).then((n) => {
       if (n.sessions + n.rateLimits > 0) logger.debug(n, 'store swept')
     }, (err: Error) => { logger.error({ err }, 'store sweep failed') })
+    store.decisions.sweep(Date.now() - runtime.config.settings.audit.retention).then((n) => {
+      if (n > 0) logger.debug({ decisions: n }, 'decision history swept')
+    }, (err: Error) => { logger.error({ err }, 'decision history sweep failed') })
   }, SWEEP_INTERVAL_MS)
   sweeper.unref()
 
@@ -180,6 +193,9 @@ export function buildApp (config: LoadedConfig, opts: BuildOptions = {}): Reggua
   jsonErrorHandlers(admin)
   healthRoutes(admin, context)
   adminInviteRoutes(admin, context)
+  adminDecisionRoutes(admin, context)
+  adminPolicyRoutes(admin, context)
+  consoleRoutes(admin, context)
   threepidCheckRoute(admin, context)
   admin.addHook('onReady', async () => { await storeReady })
 
@@ -191,6 +207,8 @@ export function buildApp (config: LoadedConfig, opts: BuildOptions = {}): Reggua
     async close () {
       await Promise.all([proxy.close(), admin.close()])
       clearInterval(sweeper)
+      // after the listeners: every decision made is queued by now; before the store closes
+      await audit.close()
       await pool.close()
       await counter.close?.()
       if (opts.store === undefined) await store.close()

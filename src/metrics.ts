@@ -40,6 +40,13 @@ export class Metrics {
     registers: [this.registry]
   })
 
+  readonly decisionsDropped = new Counter({
+    name: 'regguard_decision_history_dropped_total',
+    help: 'Decisions left out of the history, by reason (queue_full: the oldest waiting, to make room; store_error: a batch the store refused)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry]
+  })
+
   readonly configReloads = new Counter({
     name: 'regguard_config_reloads_total',
     help: 'Configuration reloads (SIGHUP), by result (ok, refused)',

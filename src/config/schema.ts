@@ -116,6 +116,9 @@ export const SCHEMA: Branch = {
   },
   invites: {
     ttl: { doc: 'How long an invite stays pending: milliseconds, or e.g. "7 days" (ma1sd\'s default).', format: 'positive-duration', default: 604800000, sampleValue: '7 days' }
+  },
+  audit: {
+    retention: { doc: 'How long the decision history (admin API /decisions, the console) keeps each policy decision: milliseconds, or e.g. "30 days". Older ones are swept.', format: 'positive-duration', default: 2592000000, sampleValue: '30 days' }
   }
 }
 

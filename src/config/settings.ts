@@ -29,4 +29,6 @@ export interface Settings {
   storage: { url: string }
   /** ttl in milliseconds */
   invites: { ttl: number }
+  /** retention in milliseconds */
+  audit: { retention: number }
 }
