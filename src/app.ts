@@ -10,6 +10,7 @@ import { classify, type InviteRoute, type Route, type TokenRoute } from './proxy
 import { pendingInvite } from './invites/pending.js'
 import { DecisionRecorder } from './audit/recorder.js'
 import { adminDecisionRoutes } from './routes/admin-decisions.js'
+import { adminImportRoutes } from './routes/admin-import.js'
 import { adminInviteRoutes } from './routes/admin-invites.js'
 import { adminPolicyRoutes } from './routes/admin-policy.js'
 import { consoleRoutes } from './routes/console.js'
@@ -194,6 +195,7 @@ export function buildApp (config: LoadedConfig, opts: BuildOptions = {}): Reggua
   healthRoutes(admin, context)
   adminInviteRoutes(admin, context)
   adminDecisionRoutes(admin, context)
+  adminImportRoutes(admin, context)
   adminPolicyRoutes(admin, context)
   consoleRoutes(admin, context)
   threepidCheckRoute(admin, context)
