@@ -8,7 +8,7 @@ import { matrixError } from './errors.js'
 import { createLogger, redactTarget, type Logger } from './log.js'
 import { classify, type InviteRoute, type Route, type TokenRoute } from './proxy/classify.js'
 import { pendingInvite } from './invites/pending.js'
-import { DecisionRecorder } from './audit/recorder.js'
+import { DecisionRecorder, type RecorderOptions } from './audit/recorder.js'
 import { adminDecisionRoutes } from './routes/admin-decisions.js'
 import { adminImportRoutes } from './routes/admin-import.js'
 import { adminInviteRoutes } from './routes/admin-invites.js'
@@ -46,6 +46,8 @@ export interface BuildOptions {
   store?: Store
   /** Default: a registry of its own, with process metrics */
   metrics?: Metrics
+  /** The decision history's queue: size and batching (defaults in src/audit/recorder.ts) */
+  audit?: Pick<RecorderOptions, 'maxQueued' | 'batchSize' | 'intervalMs'>
 }
 
 const kRoute = Symbol('regguard.route')
@@ -118,6 +120,7 @@ export function buildApp (config: LoadedConfig, opts: BuildOptions = {}): Reggua
   // chosen at start-up: a reload does not move counters between backends
   const counter = makeCounter(config, store)
   const audit = new DecisionRecorder({
+    ...opts.audit,
     write: (batch) => store.decisions.addMany(batch),
     fullAddresses: () => runtime.config.settings.log.full_addresses,
     onDropped: (reason, n) => { metrics.decisionsDropped.inc({ reason }, n) },
