@@ -8,7 +8,12 @@ import { matrixError, type MatrixErrorName } from './errors.js'
 import { createLogger, redactTarget, type Logger } from './log.js'
 import { classify, type InviteRoute, type Route, type TokenRoute } from './proxy/classify.js'
 import { pendingInvite } from './invites/pending.js'
+import { DecisionRecorder, type RecorderOptions } from './audit/recorder.js'
+import { adminDecisionRoutes } from './routes/admin-decisions.js'
+import { adminImportRoutes } from './routes/admin-import.js'
 import { adminInviteRoutes } from './routes/admin-invites.js'
+import { adminPolicyRoutes } from './routes/admin-policy.js'
+import { consoleRoutes } from './routes/console.js'
 import { Metrics } from './metrics.js'
 import { watchBodyIdle } from './proxy/body-idle.js'
 import { MemoryCounter, type HitCounter } from './ratelimit/counter.js'
@@ -47,6 +52,8 @@ export interface BuildOptions {
   store?: Store
   /** Default: a registry of its own, with process metrics */
   metrics?: Metrics
+  /** The decision history's queue: size and batching (defaults in src/audit/recorder.ts) */
+  audit?: Pick<RecorderOptions, 'maxQueued' | 'batchSize' | 'intervalMs'>
 }
 
 const kRoute = Symbol('regguard.route')
@@ -152,7 +159,14 @@ export function buildApp (config: LoadedConfig, opts: BuildOptions = {}): Reggua
   const store = guardStore(deferredStore(storeReady, opts.store?.kind ?? storageKind(config.settings.storage.url) ?? 'sqlite'), storeWatch(metrics, logger), config.settings.storage.timeout_ms)
   // chosen at start-up: a reload does not move counters between backends
   const counter = makeCounter(config, store, logger)
-  const context: AppContext = { pool, passThroughPool, inFlight: { passThrough: new InFlight(), policed: new InFlight() }, runtime: () => runtime, store, metrics, counter }
+  const audit = new DecisionRecorder({
+    ...opts.audit,
+    write: (batch) => store.decisions.addMany(batch),
+    fullAddresses: () => runtime.config.settings.log.full_addresses,
+    onDropped: (reason, n) => { metrics.decisionsDropped.inc({ reason }, n) },
+    onError: (err) => { logger.error({ err }, 'could not write decisions to the history') }
+  })
+  const context: AppContext = { pool, passThroughPool, inFlight: { passThrough: new InFlight(), policed: new InFlight() }, runtime: () => runtime, store, metrics, counter, audit }
   // expired sessions and old rate-limit windows are deleted now and then (every instance may
   // sweep: the deletes are idempotent)
   const sweeper = setInterval(() => {
@@ -160,6 +174,9 @@ export function buildApp (config: LoadedConfig, opts: BuildOptions = {}): Reggua
     store.sweep(Date.now(), 2 * Math.max(rl.per_ip.window, rl.per_address.window)).then((n) => {
       if (n.sessions + n.rateLimits > 0) logger.debug(n, 'store swept')
     }, (err: Error) => { logger.error({ err }, 'store sweep failed') })
+    store.decisions.sweep(Date.now() - runtime.config.settings.audit.retention).then((n) => {
+      if (n > 0) logger.debug({ decisions: n }, 'decision history swept')
+    }, (err: Error) => { logger.error({ err }, 'decision history sweep failed') })
   }, SWEEP_INTERVAL_MS)
   sweeper.unref()
 
@@ -238,6 +255,10 @@ export function buildApp (config: LoadedConfig, opts: BuildOptions = {}): Reggua
   jsonErrorHandlers(admin)
   healthRoutes(admin, context)
   adminInviteRoutes(admin, context)
+  adminDecisionRoutes(admin, context)
+  adminImportRoutes(admin, context)
+  adminPolicyRoutes(admin, context)
+  consoleRoutes(admin, context)
   threepidCheckRoute(admin, context)
   admin.addHook('onReady', async () => { await storeReady })
 
@@ -253,6 +274,8 @@ export function buildApp (config: LoadedConfig, opts: BuildOptions = {}): Reggua
     async close () {
       await Promise.all([proxy.close(), admin.close()])
       clearInterval(sweeper)
+      // after the listeners: every decision made is queued by now; before the store closes
+      await audit.close()
       await Promise.all([pool.close(), passThroughPool.close()])
       await counter.close?.()
       if (opts.store === undefined) await store.close()

@@ -1,4 +1,5 @@
 import type { Dispatcher } from 'undici'
+import type { DecisionRecorder } from './audit/recorder.js'
 import type { Metrics } from './metrics.js'
 import type { HitCounter } from './ratelimit/counter.js'
 import type { InFlight } from './ratelimit/in-flight.js'
@@ -27,4 +28,6 @@ export interface AppContext {
   metrics: Metrics
   /** Rate-limit counters: in memory, in the store, or in Redis (register.rate_limit) */
   counter: HitCounter
+  /** The decision history's queue: record() never waits on the store */
+  audit: DecisionRecorder
 }

@@ -54,6 +54,13 @@ export class Metrics {
     registers: [this.registry]
   })
 
+  readonly decisionsDropped = new Counter({
+    name: 'regguard_decision_history_dropped_total',
+    help: 'Decisions left out of the history, by reason (queue_full: the oldest waiting, to make room; store_error: a batch the store refused)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry]
+  })
+
   readonly storeErrors = new Counter({
     name: 'regguard_store_errors_total',
     help: 'Store calls that failed or timed out (storage.url unreachable), by operation',

@@ -153,6 +153,9 @@ export const SCHEMA: Branch = {
       max_per_request: { doc: 'A createRoom with more invite_3pid entries than this teaches none of them.', format: 'nat', default: 20 },
       txn_ttl: { doc: 'How long a PUT transaction key is remembered (Synapse answers a repeated one from its cache for 30 to 60 minutes); at least 1 hour.', format: 'txn-ttl', default: 3900000, sampleValue: '65 minutes' }
     }
+  },
+  audit: {
+    retention: { doc: 'How long the decision history (admin API /decisions, the console) keeps each policy decision: milliseconds, or e.g. "30 days". Older ones are swept.', format: 'positive-duration', default: 2592000000, sampleValue: '30 days' }
   }
 }
 

@@ -60,4 +60,6 @@ export interface Settings {
       txn_ttl: number
     }
   }
+  /** retention in milliseconds */
+  audit: { retention: number }
 }

@@ -105,6 +105,7 @@ export function registerHandler (ctx: AppContext, deps: RegisterDeps) {
     const refuse = (name: 'SESSION_DENIED' | 'THREEPID_REQUIRED', why: string): void => {
       request.log.info({ endpoint: 'register', decision: 'deny', stage: auth.type, why, client_ip: request.ip }, 'registration refused')
       ctx.metrics.decisions.inc({ endpoint: 'register', medium: (auth.type !== null ? THREEPID_STAGE[auth.type] : undefined) ?? 'none', result: 'deny', rule: name === 'SESSION_DENIED' ? 'session' : 'require_3pid' })
+      ctx.audit.record({ endpoint: 'register', medium: (auth.type !== null ? THREEPID_STAGE[auth.type] : undefined) ?? 'none', address: null, result: 'deny', rule: name === 'SESSION_DENIED' ? 'session' : 'require_3pid', detail: why, client_ip: request.ip })
       sendError(res, name)
     }
 

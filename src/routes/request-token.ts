@@ -85,6 +85,7 @@ export function requestTokenHandler (ctx: AppContext, routeOf: (request: Fastify
       }, 'policy decision')
     }
     ctx.metrics.decisions.inc({ endpoint: route.endpoint, medium: route.medium, result: decision.allowed ? 'allow' : 'deny', rule: decision.rule })
+    ctx.audit.record({ endpoint: `${route.endpoint}/requestToken`, medium: parsed.medium, address: parsed.address, result: decision.allowed ? 'allow' : 'deny', rule: decision.rule, detail: decision.detail, client_ip: request.ip })
 
     if (!decision.allowed) {
       const custom = route.medium === 'email' ? config.settings.register.messages.email_denied : config.settings.register.messages.msisdn_denied

@@ -58,6 +58,7 @@ export function threepidCheckRoute (admin: FastifyInstance, ctx: AppContext): vo
       detail: base.detail,
       answer
     }, 'threepid check')
+    ctx.audit.record({ endpoint: 'threepid_check', medium: c.medium, address: c.address, result: answer.hs !== undefined && answer.invited !== false ? 'allow' : 'deny', rule: answer.invited === true ? 'invite' : base.rule, detail: answer.invited === true ? 'pending invite' : base.detail, client_ip: request.ip })
     return answer
   })
 }

@@ -8,6 +8,12 @@ export function deferredStore (ready: Promise<Store>, kind: Store['kind']): Stor
   const on = async <T>(f: (s: Store) => Promise<T>): Promise<T> => await f(await ready)
   return {
     kind,
+    decisions: {
+      addMany: async (d) => await on((s) => s.decisions.addMany(d)),
+      list: async (q) => await on((s) => s.decisions.list(q)),
+      summary: async (since, now) => await on((s) => s.decisions.summary(since, now)),
+      sweep: async (before) => await on((s) => s.decisions.sweep(before))
+    },
     invites: {
       add: async (i) => await on((s) => s.invites.add(i)),
       addMany: async (i) => await on((s) => s.invites.addMany(i)),

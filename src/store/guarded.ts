@@ -30,6 +30,8 @@ export interface StoreWatch {
  * The store with every failure turned into StoreUnavailableError (bad page tokens stay what they
  * are: they are the caller's fault) and the calls made on request paths bounded by `timeoutMs`.
  */
+const UNBOUNDED = new Set(['invites.addMany', 'decisions.addMany', 'decisions.sweep'])
+
 export function guardStore (store: Store, watch: StoreWatch, timeoutMs: number): Store {
   function wrap<A extends unknown[], R> (operation: string, f: (...a: A) => Promise<R>, limit: number | null): (...a: A) => Promise<R> {
     return async (...args: A): Promise<R> => {
@@ -45,34 +47,26 @@ export function guardStore (store: Store, watch: StoreWatch, timeoutMs: number):
       }
     }
   }
-  const s = store
+  // every call of every part of the store, so a method added to Store is guarded without a
+  // line here; only calls no request waits on (bulk imports and writes, the sweep) are unbounded
+  const part = <T extends object>(name: string, obj: T): T => {
+    const out: Record<string, unknown> = {}
+    for (const [k, v] of Object.entries(obj)) {
+      if (typeof v !== 'function') continue
+      const op = `${name}.${k}`
+      out[k] = wrap(op, (...a: unknown[]) => (v as (...x: unknown[]) => Promise<unknown>).apply(obj, a), UNBOUNDED.has(op) ? null : timeoutMs)
+    }
+    return out as T
+  }
   return {
-    kind: s.kind,
-    invites: {
-      // imports of many invites may take long; only what a request waits on is bounded
-      add: wrap('invites.add', (i) => s.invites.add(i), timeoutMs),
-      addMany: wrap('invites.addMany', (i) => s.invites.addMany(i), null),
-      findPending: wrap('invites.findPending', (m, a, n) => s.invites.findPending(m, a, n), timeoutMs),
-      list: wrap('invites.list', (q) => s.invites.list(q), timeoutMs),
-      get: wrap('invites.get', (id) => s.invites.get(id), timeoutMs),
-      revoke: wrap('invites.revoke', (id, now) => s.invites.revoke(id, now), timeoutMs),
-      revokeByInviter: wrap('invites.revokeByInviter', (i, now) => s.invites.revokeByInviter(i, now), timeoutMs),
-      countByInviter: wrap('invites.countByInviter', (i, since) => s.invites.countByInviter(i, since), timeoutMs)
-    },
-    sessions: {
-      put: wrap('sessions.put', (x) => s.sessions.put(x), timeoutMs),
-      get: wrap('sessions.get', (c, sid, n) => s.sessions.get(c, sid, n), timeoutMs)
-    },
-    txns: {
-      claim: wrap('txns.claim', (k, c, n, ttl) => s.txns.claim(k, c, n, ttl), timeoutMs),
-      finish: wrap('txns.finish', (k, c) => s.txns.finish(k, c), timeoutMs),
-      release: wrap('txns.release', (k, c) => s.txns.release(k, c), timeoutMs)
-    },
-    rateLimits: {
-      hit: wrap('rateLimits.hit', (k, w, n) => s.rateLimits.hit(k, w, n), timeoutMs)
-    },
-    sweep: wrap('sweep', (n, h) => s.sweep(n, h), null),
-    ping: wrap('ping', () => s.ping(), timeoutMs),
-    close: () => s.close()
+    kind: store.kind,
+    invites: part('invites', store.invites),
+    sessions: part('sessions', store.sessions),
+    txns: part('txns', store.txns),
+    rateLimits: part('rateLimits', store.rateLimits),
+    decisions: part('decisions', store.decisions),
+    sweep: wrap('sweep', (n: number, h: number) => store.sweep(n, h), null),
+    ping: wrap('ping', () => store.ping(), timeoutMs),
+    close: () => store.close()
   }
 }

@@ -1,5 +1,6 @@
 import { Migrator, sql, type Kysely, type Selectable } from 'kysely'
 import type { Medium } from '../policy/canonical.js'
+import { kyselyDecisions } from './decisions-store.js'
 import { migrations, type Dialect } from './migrations.js'
 import { MIGRATION_LOCK_TABLE, MIGRATION_TABLE, type Database, type InvitesTable, type SessionsTable } from './schema.js'
 import type { Invite, InviteSource, NewInvite, Store, TokenSession } from './store.js'
@@ -66,6 +67,7 @@ export function kyselyStore (db: Kysely<Database>, kind: Dialect): Store {
   })
   return {
     kind,
+    decisions: kyselyDecisions(db),
     invites: {
       async add (invite) {
         const row = await db.insertInto('regguard_invites').values(insertValues(invite, Date.now())).returningAll().executeTakeFirstOrThrow()

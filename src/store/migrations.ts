@@ -1,5 +1,6 @@
 import type { Kysely, Migration } from 'kysely'
 import { inviteLearning } from './migrations/0002_invite_learning.js'
+import { decisionsMigration } from './migrations/0004_decisions.js'
 
 // Migrations live in code (not files read at run time) so the installed package carries them.
 // Names sort in the order they run; never edit one that has shipped, add the next.
@@ -49,6 +50,7 @@ export function migrations (dialect: Dialect): Record<string, Migration> {
         await db.schema.dropTable('regguard_invites').execute()
       }
     },
-    '0002_invite_learning': inviteLearning(dialect)
+    '0002_invite_learning': inviteLearning(dialect),
+    '0004_decisions': decisionsMigration(dialect)
   }
 }

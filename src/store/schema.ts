@@ -40,7 +40,21 @@ export interface TxnsTable {
   expires_at: number | string
 }
 
+export interface DecisionsTable {
+  id: Generated<number | string>
+  at: number | string
+  endpoint: string
+  medium: string
+  result: string
+  rule: string
+  detail: string
+  client_ip: string
+  address: string | null
+  domain: string | null
+}
+
 export interface Database {
+  regguard_decisions: DecisionsTable
   regguard_invites: InvitesTable
   regguard_sessions: SessionsTable
   regguard_rate_limits: RateLimitsTable

@@ -107,9 +107,67 @@ export interface RateLimitStore {
   hit: (key: string, windowMs: number, now: number) => Promise<number>
 }
 
+/** One policy decision as the history keeps it (src/audit/recorder.ts writes them). */
+export interface NewDecision {
+  at: number
+  /** register, account (the requestToken endpoints), threepid_check */
+  endpoint: string
+  /** email, msisdn, or none (a /register refusal without a 3PID stage) */
+  medium: string
+  result: 'allow' | 'deny'
+  rule: string
+  detail: string
+  client_ip: string
+  /** Redacted as the logs redact it (src/log.ts); null when the decision had no address */
+  address: string | null
+  /** An email's domain, whole, so the history can be filtered by it */
+  domain: string | null
+}
+
+export interface Decision extends NewDecision {
+  /** Opaque, ordered by recording */
+  id: string
+}
+
+export interface DecisionQuery {
+  limit: number
+  /** The `next` token of a previous page (pages go from newest to oldest) */
+  from?: string
+  result?: 'allow' | 'deny'
+  rule?: string
+  medium?: string
+  domain?: string
+}
+
+export interface DecisionPage {
+  decisions: Decision[]
+  /** Absent on the last page */
+  next?: string
+}
+
+export interface DecisionCount {
+  /** Start of the hour, epoch milliseconds */
+  hour: number
+  result: string
+  rule: string
+  count: number
+}
+
+export interface DecisionStore {
+  /** One batch, in one statement. */
+  addMany: (decisions: NewDecision[]) => Promise<void>
+  /** Newest first. */
+  list: (query: DecisionQuery) => Promise<DecisionPage>
+  /** Counts per hour, result and rule of the decisions at or after `sinceMs` and before `now`. */
+  summary: (sinceMs: number, now: number) => Promise<DecisionCount[]>
+  /** Deletes decisions recorded before `before`; returns how many. */
+  sweep: (before: number) => Promise<number>
+}
+
 export interface Store {
   readonly kind: 'sqlite' | 'postgres'
   invites: InviteStore
+  decisions: DecisionStore
   sessions: SessionStore
   rateLimits: RateLimitStore
   txns: TxnStore

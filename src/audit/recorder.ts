@@ -1,0 +1,143 @@
+import { domainOf, type Medium } from '../policy/canonical.js'
+import { redactAddress } from '../log.js'
+import type { NewDecision } from '../store/store.js'
+
+// The decision history's writer. Requests hand a decision over with record(), which only puts it
+// in a bounded in-memory queue and returns: no request ever waits on the store for its history.
+// The queue is written in batches (every intervalMs, or as soon as batchSize are waiting), one
+// batch in flight at a time. When the store is slower than the traffic and the queue is full,
+// the oldest waiting records are dropped and counted: the newest history is the useful one.
+
+export interface DecisionInput {
+  endpoint: string
+  medium: Medium | 'none'
+  /** Canonical; redacted when written, as the logs redact it */
+  address: string | null
+  result: 'allow' | 'deny'
+  rule: string
+  detail: string
+  client_ip: string
+}
+
+export interface RecorderOptions {
+  write: (batch: NewDecision[]) => Promise<void>
+  /** log.full_addresses, read when a decision is recorded */
+  fullAddresses: () => boolean
+  /** Records dropped: 'queue_full' (oldest, to make room) or 'store_error' (a batch the store refused) */
+  onDropped?: (reason: 'queue_full' | 'store_error', n: number) => void
+  onError?: (err: unknown) => void
+  maxQueued?: number
+  batchSize?: number
+  intervalMs?: number
+  now?: () => number
+}
+
+interface Pending { at: number, input: DecisionInput, full: boolean }
+
+export class DecisionRecorder {
+  private readonly ring: Array<Pending | undefined>
+  private head = 0
+  private length = 0
+  private inFlight: Promise<void> | null = null
+  private soon = false
+  private closed = false
+  private readonly timer: NodeJS.Timeout
+  readonly maxQueued: number
+  readonly batchSize: number
+  dropped = 0
+  written = 0
+
+  constructor (private readonly opts: RecorderOptions) {
+    this.maxQueued = opts.maxQueued ?? 10_000
+    this.batchSize = opts.batchSize ?? 500
+    this.ring = new Array<Pending | undefined>(this.maxQueued)
+    this.timer = setInterval(() => { this.kick() }, opts.intervalMs ?? 1000)
+    this.timer.unref()
+  }
+
+  get queued (): number { return this.length }
+
+  /** Queues one decision; never blocks, never throws. */
+  record (input: DecisionInput): void {
+    if (this.closed) return
+    const item: Pending = { at: (this.opts.now ?? Date.now)(), input, full: this.opts.fullAddresses() }
+    if (this.length === this.maxQueued) {
+      // full: the oldest waiting record makes room
+      this.ring[this.head] = item
+      this.head = (this.head + 1) % this.maxQueued
+      this.dropped++
+      this.opts.onDropped?.('queue_full', 1)
+    } else {
+      this.ring[(this.head + this.length) % this.maxQueued] = item
+      this.length++
+    }
+    if (this.length >= this.batchSize && !this.soon) {
+      // after the current request's work, not inside it
+      this.soon = true
+      setImmediate(() => { this.soon = false; this.kick() })
+    }
+  }
+
+  /** A flush unless one is running (a hung store must not pile up waiting flushes). */
+  private kick (): void {
+    if (this.inFlight === null && this.length > 0) void this.flush()
+  }
+
+  private take (n: number): Pending[] {
+    const out: Pending[] = []
+    while (out.length < n && this.length > 0) {
+      out.push(this.ring[this.head] as Pending)
+      this.ring[this.head] = undefined
+      this.head = (this.head + 1) % this.maxQueued
+      this.length--
+    }
+    return out
+  }
+
+  /** Writes what is queued now, a batch at a time; resolves when those batches are written. */
+  async flush (): Promise<void> {
+    while (this.inFlight !== null) await this.inFlight
+    if (this.length === 0) return
+    const run = async (): Promise<void> => {
+      let remaining = this.length
+      while (remaining > 0 && this.length > 0) {
+        const batch = this.take(Math.min(this.batchSize, remaining))
+        remaining -= batch.length
+        try {
+          await this.opts.write(batch.map(toRow))
+          this.written += batch.length
+        } catch (err) {
+          this.dropped += batch.length
+          this.opts.onDropped?.('store_error', batch.length)
+          this.opts.onError?.(err)
+        }
+      }
+    }
+    this.inFlight = run().finally(() => { this.inFlight = null })
+    await this.inFlight
+  }
+
+  /** Stops the timer and writes everything still queued. */
+  async close (): Promise<void> {
+    this.closed = true
+    clearInterval(this.timer)
+    await this.flush()
+  }
+}
+
+function toRow (p: Pending): NewDecision {
+  const { input } = p
+  const medium = input.medium
+  const address = input.address === null || medium === 'none' ? null : redactAddress(medium, input.address, p.full)
+  return {
+    at: p.at,
+    endpoint: input.endpoint,
+    medium,
+    result: input.result,
+    rule: input.rule,
+    detail: input.detail,
+    client_ip: input.client_ip,
+    address,
+    domain: input.address !== null && medium === 'email' ? domainOf(input.address) : null
+  }
+}
