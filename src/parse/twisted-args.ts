@@ -93,6 +93,17 @@ export function bodyIsForm (method: string, rawHeaders: readonly string[]): bool
   return ctype !== undefined && ctype !== '' && cgiMediaType(ctype) === FORM_URLENCODED
 }
 
+/**
+ * SynapseRequest.requestReceived (synapse/http/site.py) answers 415 to a POST whose first
+ * Content-Type merely contains multipart/form-data, before Twisted reads any argument: such a
+ * request has no arguments Synapse acts on, and (its body being no JSON) creates nothing.
+ */
+export function synapseRefusesMultipart (method: string, rawHeaders: readonly string[]): boolean {
+  if (method !== 'POST') return false
+  const ctype = firstRawHeader(rawHeaders, 'content-type')
+  return ctype !== undefined && ctype.includes('multipart/form-data')
+}
+
 export interface ArgsSource {
   method: string
   /** The raw request target (Node's req.url: one char per byte) */
