@@ -128,7 +128,18 @@ export function requestArgs (src: ArgsSource): { args: Args, formUnknown: boolea
   return { args, formUnknown: false }
 }
 
-/** Synapse's parse_string default: the first value, which must be ASCII (else Synapse answers 400). */
+/** The first value of a name, as Synapse's parse_* helpers take it. */
 export function firstArg (args: Args, name: string): string | undefined {
   return args.get(name)?.[0]
+}
+
+const ASCII = /^[\x00-\x7f]*$/
+
+/**
+ * Synapse's parse_string(request, name): the first value decoded as ASCII; undefined when the
+ * name is absent, null when that value is not ASCII (Synapse answers 400).
+ */
+export function stringArg (args: Args, name: string): string | undefined | null {
+  const v = firstArg(args, name)
+  return v === undefined || ASCII.test(v) ? v : null
 }
