@@ -24,6 +24,7 @@ export function deferredStore (ready: Promise<Store>, kind: Store['kind']): Stor
       hit: async (k, w, n) => await on((s) => s.rateLimits.hit(k, w, n))
     },
     sweep: async (n, h) => await on((s) => s.sweep(n, h)),
+    secret: async (n, make) => await on((s) => s.secret(n, make)),
     async close () {
       const s = await ready.catch(() => null)
       await s?.close()

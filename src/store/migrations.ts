@@ -1,4 +1,5 @@
 import type { Kysely, Migration } from 'kysely'
+import { secretsMigration } from './migrations/0003_secrets.js'
 
 // Migrations live in code (not files read at run time) so the installed package carries them.
 // Names sort in the order they run; never edit one that has shipped, add the next.
@@ -47,6 +48,7 @@ export function migrations (dialect: Dialect): Record<string, Migration> {
         await db.schema.dropTable('regguard_sessions').execute()
         await db.schema.dropTable('regguard_invites').execute()
       }
-    }
+    },
+    '0003_secrets': secretsMigration
   }
 }

@@ -30,7 +30,14 @@ export interface RateLimitsTable {
   count: number
 }
 
+export interface SecretsTable {
+  name: string
+  value: string
+  created_at: number | string
+}
+
 export interface Database {
+  regguard_secrets: SecretsTable
   regguard_invites: InvitesTable
   regguard_sessions: SessionsTable
   regguard_rate_limits: RateLimitsTable

@@ -90,6 +90,11 @@ export interface Store {
    * started before `now - rateLimitHorizonMs`. Invites are kept (expired ones stay listable).
    */
   sweep: (now: number, rateLimitHorizonMs: number) => Promise<{ sessions: number, rateLimits: number }>
+  /**
+   * The secret stored under `name`, made by `make` and stored the first time it is asked for.
+   * Race-safe: instances asking at once all get the one value stored first.
+   */
+  secret: (name: string, make: () => string) => Promise<string>
   close: () => Promise<void>
 }
 
