@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto'
 import { METHODS } from 'node:http'
 import type { Duplex } from 'node:stream'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify'
@@ -5,7 +6,7 @@ import { Pool } from 'undici'
 import type { LoadedConfig } from './config/load.js'
 import type { AppContext } from './context.js'
 import { matrixError } from './errors.js'
-import { createLogger, redactTarget, type Logger } from './log.js'
+import { createLogger, loadHashKey, redactAddress, redactTarget, type Logger } from './log.js'
 import { classify, type InviteRoute, type Route, type TokenRoute } from './proxy/classify.js'
 import { pendingInvite } from './invites/pending.js'
 import { adminInviteRoutes } from './routes/admin-invites.js'
@@ -112,7 +113,18 @@ export function buildApp (config: LoadedConfig, opts: BuildOptions = {}): Reggua
   const metrics = opts.metrics ?? new Metrics()
   // chosen at start-up: a reload does not move counters between backends
   const counter = makeCounter(config, store)
-  const context: AppContext = { pool, runtime: () => runtime, store, metrics, counter }
+  // the key of the address hashes, loaded once with the store (log.hash_key is read at start-up)
+  let hashKey: KeyObject | null = null
+  const hashKeyReady = storeReady.then(async (s) => { hashKey = await loadHashKey(config.settings.log.hash_key, s) })
+  hashKeyReady.catch(() => {}) // reported through listen()
+  const context: AppContext = {
+    pool,
+    runtime: () => runtime,
+    store,
+    metrics,
+    counter,
+    redactAddress: (medium, address) => redactAddress(medium, address, runtime.config.settings.log.full_addresses, hashKey)
+  }
   // expired sessions and old rate-limit windows are deleted now and then (every instance may
   // sweep: the deletes are idempotent)
   const sweeper = setInterval(() => {
@@ -157,7 +169,7 @@ export function buildApp (config: LoadedConfig, opts: BuildOptions = {}): Reggua
     },
     findInvite: (medium, address) => pendingInvite(store, runtime.config.policy, medium, address, logger)
   }))
-  proxy.addHook('onReady', async () => { await storeReady })
+  proxy.addHook('onReady', async () => { await storeReady; await hashKeyReady })
 
   if (config.settings.log.requests) {
     proxy.addHook('onRequest', async (request, reply) => {
@@ -181,7 +193,7 @@ export function buildApp (config: LoadedConfig, opts: BuildOptions = {}): Reggua
   healthRoutes(admin, context)
   adminInviteRoutes(admin, context)
   threepidCheckRoute(admin, context)
-  admin.addHook('onReady', async () => { await storeReady })
+  admin.addHook('onReady', async () => { await storeReady; await hashKeyReady })
 
   return {
     proxy,

@@ -1,4 +1,5 @@
 import type { Dispatcher } from 'undici'
+import type { Medium } from './policy/canonical.js'
 import type { Metrics } from './metrics.js'
 import type { HitCounter } from './ratelimit/counter.js'
 import type { Runtime } from './runtime.js'
@@ -15,4 +16,6 @@ export interface AppContext {
   metrics: Metrics
   /** Rate-limit counters: in memory, in the store, or in Redis (register.rate_limit) */
   counter: HitCounter
+  /** An address fit for logs (log.full_addresses, else keyed hashes under the key loaded at start-up) */
+  redactAddress: (medium: Medium, address: string) => string
 }

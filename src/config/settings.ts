@@ -12,7 +12,7 @@ export interface Settings {
   server: { host: string, port: number, trusted_proxies: string[], shutdown_timeout_ms: number }
   homeserver: { url: string, server_name: string, timeout_ms: number, connections: number }
   admin: { host: string, port: number, token: string }
-  log: { level: string, full_addresses: boolean, requests: boolean }
+  log: { level: string, full_addresses: boolean, requests: boolean, hash_key: string }
   register: {
     policy: { allowed: boolean, invite: boolean, only_check_at_registration: boolean, require_3pid: boolean, threepid: ThreepidLists }
     messages: { email_denied: string, msisdn_denied: string }

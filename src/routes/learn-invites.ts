@@ -2,7 +2,6 @@ import { PassThrough, pipeline, type Readable } from 'node:stream'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { AppContext } from '../context.js'
 import { learnFromCreateRoom, learnFromRoomInvite, type LearnedInvite } from '../invites/learn.js'
-import { redactAddress } from '../log.js'
 import type { InviteRoute } from '../proxy/classify.js'
 import { hasBody, readBody } from './body.js'
 import { forwardAsReceived } from './upstream.js'
@@ -47,7 +46,7 @@ export function learnInvitesHandler (ctx: AppContext, routeOf: (request: Fastify
       const added = await ctx.store.invites.addMany(learned.map((l) => ({ ...l, source: 'traffic' as const, created_at: now, expires_at: now + config.settings.invites.ttl })))
       ctx.metrics.invitesRecorded.inc({ source: 'traffic' }, added.length)
       for (const inv of added) {
-        request.log.info({ invite: inv.id, medium: inv.medium, address: redactAddress(inv.medium, inv.address, config.settings.log.full_addresses), room_id: inv.room_id }, 'invite recorded')
+        request.log.info({ invite: inv.id, medium: inv.medium, address: ctx.redactAddress(inv.medium, inv.address), room_id: inv.room_id }, 'invite recorded')
       }
     } catch (err) {
       // the client already has its answer; the invite is lost, which only denies more
