@@ -1,11 +1,13 @@
+import type { KeyObject } from 'node:crypto'
 import { METHODS, STATUS_CODES, type ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import { Pool } from 'undici'
 import type { LoadedConfig } from './config/load.js'
+import type { Medium } from './policy/canonical.js'
 import type { AppContext } from './context.js'
 import { matrixError, type MatrixErrorName } from './errors.js'
-import { createLogger, redactTarget, type Logger } from './log.js'
+import { createLogger, loadHashKey, redactAddress, redactTarget, type Logger } from './log.js'
 import { classify, type InviteRoute, type Route, type TokenRoute } from './proxy/classify.js'
 import { pendingInvite } from './invites/pending.js'
 import { DecisionRecorder, type RecorderOptions } from './audit/recorder.js'
@@ -159,14 +161,30 @@ export function buildApp (config: LoadedConfig, opts: BuildOptions = {}): Reggua
   const store = guardStore(deferredStore(storeReady, opts.store?.kind ?? storageKind(config.settings.storage.url) ?? 'sqlite'), storeWatch(metrics, logger), config.settings.storage.timeout_ms)
   // chosen at start-up: a reload does not move counters between backends
   const counter = makeCounter(config, store, logger)
+  // the key of the address hashes, loaded once with the store (log.hash_key is read at start-up)
+  let hashKey: KeyObject | null = null
+  const hashKeyReady = storeReady.then(async (s) => { hashKey = await loadHashKey(config.settings.log.hash_key, s) })
+  hashKeyReady.catch(() => {}) // reported through listen()
+  const redact = (medium: Medium, address: string): string => redactAddress(medium, address, runtime.config.settings.log.full_addresses, hashKey)
   const audit = new DecisionRecorder({
     ...opts.audit,
     write: (batch) => store.decisions.addMany(batch),
     fullAddresses: () => runtime.config.settings.log.full_addresses,
+    redact: (medium, address, full) => redactAddress(medium, address, full, hashKey),
     onDropped: (reason, n) => { metrics.decisionsDropped.inc({ reason }, n) },
     onError: (err) => { logger.error({ err }, 'could not write decisions to the history') }
   })
-  const context: AppContext = { pool, passThroughPool, inFlight: { passThrough: new InFlight(), policed: new InFlight() }, runtime: () => runtime, store, metrics, counter, audit }
+  const context: AppContext = {
+    pool,
+    passThroughPool,
+    inFlight: { passThrough: new InFlight(), policed: new InFlight() },
+    runtime: () => runtime,
+    store,
+    metrics,
+    counter,
+    audit,
+    redactAddress: redact
+  }
   // expired sessions and old rate-limit windows are deleted now and then (every instance may
   // sweep: the deletes are idempotent)
   const sweeper = setInterval(() => {
@@ -232,7 +250,7 @@ export function buildApp (config: LoadedConfig, opts: BuildOptions = {}): Reggua
     findInvite: (medium, address) => pendingInvite(store, runtime.config.policy, medium, address)
   })))
   proxy.route({ method: ['GET', 'HEAD'], url: AVAILABLE_PATH, handler: watched(availableHandler(context)) })
-  proxy.addHook('onReady', async () => { await storeReady })
+  proxy.addHook('onReady', async () => { await storeReady; await hashKeyReady })
 
   if (config.settings.log.requests) {
     proxy.addHook('onRequest', async (request, reply) => {
@@ -260,7 +278,7 @@ export function buildApp (config: LoadedConfig, opts: BuildOptions = {}): Reggua
   adminPolicyRoutes(admin, context)
   consoleRoutes(admin, context)
   threepidCheckRoute(admin, context)
-  admin.addHook('onReady', async () => { await storeReady })
+  admin.addHook('onReady', async () => { await storeReady; await hashKeyReady })
 
   return {
     proxy,

@@ -1,5 +1,6 @@
 import type { Dispatcher } from 'undici'
 import type { DecisionRecorder } from './audit/recorder.js'
+import type { Medium } from './policy/canonical.js'
 import type { Metrics } from './metrics.js'
 import type { HitCounter } from './ratelimit/counter.js'
 import type { InFlight } from './ratelimit/in-flight.js'
@@ -30,4 +31,6 @@ export interface AppContext {
   counter: HitCounter
   /** The decision history's queue: record() never waits on the store */
   audit: DecisionRecorder
+  /** An address fit for logs (log.full_addresses, else keyed hashes under the key loaded at start-up) */
+  redactAddress: (medium: Medium, address: string) => string
 }

@@ -1,5 +1,4 @@
 import { domainOf, type Medium } from '../policy/canonical.js'
-import { redactAddress } from '../log.js'
 import type { NewDecision } from '../store/store.js'
 
 // The decision history's writer. Requests hand a decision over with record(), which only puts it
@@ -23,6 +22,8 @@ export interface RecorderOptions {
   write: (batch: NewDecision[]) => Promise<void>
   /** log.full_addresses, read when a decision is recorded */
   fullAddresses: () => boolean
+  /** The address as the logs show it (src/log.ts redactAddress with the hash key), applied when a batch is written */
+  redact: (medium: 'email' | 'msisdn', address: string, full: boolean) => string
   /** Records dropped: 'queue_full' (oldest, to make room) or 'store_error' (a batch the store refused) */
   onDropped?: (reason: 'queue_full' | 'store_error', n: number) => void
   onError?: (err: unknown) => void
@@ -104,7 +105,7 @@ export class DecisionRecorder {
         const batch = this.take(Math.min(this.batchSize, remaining))
         remaining -= batch.length
         try {
-          await this.opts.write(batch.map(toRow))
+          await this.opts.write(batch.map((p) => toRow(p, this.opts.redact)))
           this.written += batch.length
         } catch (err) {
           this.dropped += batch.length
@@ -125,10 +126,10 @@ export class DecisionRecorder {
   }
 }
 
-function toRow (p: Pending): NewDecision {
+function toRow (p: Pending, redact: RecorderOptions['redact']): NewDecision {
   const { input } = p
   const medium = input.medium
-  const address = input.address === null || medium === 'none' ? null : redactAddress(medium, input.address, p.full)
+  const address = input.address === null || medium === 'none' ? null : redact(medium, input.address, p.full)
   return {
     at: p.at,
     endpoint: input.endpoint,

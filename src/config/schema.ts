@@ -94,8 +94,9 @@ export const SCHEMA: Branch = {
   },
   log: {
     level: { doc: 'pino log level: fatal, error, warn, info, debug, trace or silent.', format: 'log-level', default: 'info' },
-    full_addresses: { doc: 'Log policy decisions with the whole address. Off: the local part (or number) is hashed, the domain kept.', format: 'boolean', default: false },
-    requests: { doc: 'Log one line per proxied request (method, path without access_token, status).', format: 'boolean', default: false }
+    full_addresses: { doc: 'Log policy decisions with the whole address. Off: the local part (or number) is a keyed hash (log.hash_key), the domain kept.', format: 'boolean', default: false },
+    requests: { doc: 'Log one line per proxied request (method, target with every query value and any secret path segment redacted, status).', format: 'boolean', default: false },
+    hash_key: { doc: 'Key of the hashes that stand for addresses in the logs (HMAC-SHA-256), read at start-up. Empty: a key generated once and kept in the store, shared by every instance on it.', format: String, default: '', sensitive: true }
   },
   register: {
     policy: {

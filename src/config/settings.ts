@@ -23,7 +23,7 @@ export interface Settings {
   }
   homeserver: { url: string, server_name: string, timeout_ms: number, connections: number, registration_connections: number, admin_token: string }
   admin: { host: string, port: number, token: string }
-  log: { level: string, full_addresses: boolean, requests: boolean }
+  log: { level: string, full_addresses: boolean, requests: boolean, hash_key: string }
   register: {
     policy: { allowed: boolean, invite: boolean, only_check_at_registration: boolean, require_3pid: boolean
       threepid: ThreepidLists

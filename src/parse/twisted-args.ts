@@ -93,6 +93,17 @@ export function bodyIsForm (method: string, rawHeaders: readonly string[]): bool
   return ctype !== undefined && ctype !== '' && cgiMediaType(ctype) === FORM_URLENCODED
 }
 
+/**
+ * SynapseRequest.requestReceived (synapse/http/site.py) answers 415 to a POST whose first
+ * Content-Type merely contains multipart/form-data, before Twisted reads any argument: such a
+ * request has no arguments Synapse acts on, and (its body being no JSON) creates nothing.
+ */
+export function synapseRefusesMultipart (method: string, rawHeaders: readonly string[]): boolean {
+  if (method !== 'POST') return false
+  const ctype = firstRawHeader(rawHeaders, 'content-type')
+  return ctype !== undefined && ctype.includes('multipart/form-data')
+}
+
 export interface ArgsSource {
   method: string
   /** The raw request target (Node's req.url: one char per byte) */
@@ -117,7 +128,18 @@ export function requestArgs (src: ArgsSource): { args: Args, formUnknown: boolea
   return { args, formUnknown: false }
 }
 
-/** Synapse's parse_string default: the first value, which must be ASCII (else Synapse answers 400). */
+/** The first value of a name, as Synapse's parse_* helpers take it. */
 export function firstArg (args: Args, name: string): string | undefined {
   return args.get(name)?.[0]
+}
+
+const ASCII = /^[\x00-\x7f]*$/
+
+/**
+ * Synapse's parse_string(request, name): the first value decoded as ASCII; undefined when the
+ * name is absent, null when that value is not ASCII (Synapse answers 400).
+ */
+export function stringArg (args: Args, name: string): string | undefined | null {
+  const v = firstArg(args, name)
+  return v === undefined || ASCII.test(v) ? v : null
 }

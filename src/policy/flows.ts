@@ -6,7 +6,7 @@ import { THREEPID_STAGE } from './register-auth.js'
 export type Flow = readonly string[]
 
 export function hasThreepidStage (flow: Flow): boolean {
-  return flow.some((s) => THREEPID_STAGE[s] !== undefined)
+  return flow.some((s) => THREEPID_STAGE.has(s))
 }
 
 /** The flows of a 401 body, or null when it does not announce any. */
@@ -37,7 +37,7 @@ export function keepThreepidFlows (body: Record<string, unknown>): { body: Recor
  * without an email or phone stage? If so, the account would exist without a policed 3PID.
  */
 export function completesThreepidFreeFlow (flows: readonly Flow[], completed: readonly string[], stage: string): boolean {
-  if (completed.some((s) => THREEPID_STAGE[s] !== undefined)) return false
+  if (completed.some((s) => THREEPID_STAGE.has(s))) return false
   const done = new Set([...completed, stage])
   return flows.some((f) => !hasThreepidStage(f) && f.every((s) => done.has(s)))
 }
@@ -54,6 +54,6 @@ const FALLBACK_STAGES = new Set(['m.login.recaptcha', 'm.login.terms', 'm.login.
  * the same old state). Refusing it leaves such a flow impossible to finish.
  */
 export function servesOnlyThreepidFreeFlows (flows: readonly Flow[], completed: readonly string[], stage: string): boolean {
-  if (FALLBACK_STAGES.has(stage) || completed.some((s) => THREEPID_STAGE[s] !== undefined)) return false
+  if (FALLBACK_STAGES.has(stage) || completed.some((s) => THREEPID_STAGE.has(s))) return false
   return flows.some((f) => f.includes(stage)) && !flows.some((f) => hasThreepidStage(f) && f.includes(stage))
 }

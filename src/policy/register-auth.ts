@@ -4,10 +4,11 @@ import { parseJsonObject } from './token-request.js'
 // Reads what a POST /register says about user-interactive auth, for the back-door checks:
 // which stage it submits, in which UIA session, and which 3PID validation session it claims.
 
-export const THREEPID_STAGE: Readonly<Record<string, Medium>> = {
-  'm.login.email.identity': 'email',
-  'm.login.msisdn': 'msisdn'
-}
+// a Map: auth.type is the client's, and "constructor" must not find Object's
+export const THREEPID_STAGE: ReadonlyMap<string, Medium> = new Map([
+  ['m.login.email.identity', 'email'],
+  ['m.login.msisdn', 'msisdn']
+])
 export const APPSERVICE_STAGE = 'm.login.application_service'
 
 export interface ThreepidCreds { sid: string, clientSecret: string }

@@ -4,7 +4,6 @@ import { matrixError, missingParamsMessage, type MatrixErrorName } from '../erro
 import { checkAdminToken } from '../invites/admin-token.js'
 import { isUserId } from '../invites/inviters.js'
 import { canonicalInviteAddress } from '../invites/learn.js'
-import { redactAddress } from '../log.js'
 import { parseJsonObject } from '../policy/token-request.js'
 import { InvalidPageToken } from '../store/kysely-store.js'
 
@@ -62,7 +61,7 @@ export function adminInviteRoutes (admin: FastifyInstance, ctx: AppContext): voi
       }
       const invite = await ctx.store.invites.add({ ...canonical, room_id: null, source: 'admin', expires_at: Date.now() + ttl })
       ctx.metrics.invitesRecorded.inc({ source: 'admin' })
-      request.log.info({ invite: invite.id, medium: invite.medium, address: redactAddress(invite.medium, invite.address, config.settings.log.full_addresses) }, 'invite added through the admin API')
+      request.log.info({ invite: invite.id, medium: invite.medium, address: ctx.redactAddress(invite.medium, invite.address) }, 'invite added through the admin API')
       return reply.code(201).send(invite)
     })
 

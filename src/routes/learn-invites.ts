@@ -6,7 +6,6 @@ import { accountStanding, WhoamiClient, type WhoamiArgs } from '../invites/homes
 import { inviterMatcher, inviterPatterns } from '../invites/inviters.js'
 import { learnFromCreateRoom, learnFromRoomInvite, type LearnedInvite } from '../invites/learn.js'
 import { tokenDigest, txnKeys, type Requester } from '../invites/txn-keys.js'
-import { redactAddress } from '../log.js'
 import { accessToken } from '../parse/access-token.js'
 import { firstArg, requestArgs, type Args } from '../parse/twisted-args.js'
 import { rawPath, type InviteRoute } from '../proxy/classify.js'
@@ -150,8 +149,7 @@ export function learnInvitesHandler (ctx: AppContext, routeOf: (request: Fastify
     }
     if (learned.length === 0) return
 
-    const full = settings.log.full_addresses
-    const addresses = (l: LearnedInvite[]): string[] => l.map((i) => redactAddress(i.medium, i.address, full))
+    const addresses = (l: LearnedInvite[]): string[] => l.map((i) => ctx.redactAddress(i.medium, i.address))
     const refuse = (reason: NotLearned, inviter: string | null, which = learned): void =>
       log(reason, { inviter, addresses: addresses(which), room_id: which[0]?.room_id ?? null }, which.length)
 
@@ -186,7 +184,7 @@ export function learnInvitesHandler (ctx: AppContext, routeOf: (request: Fastify
       const added = await ctx.store.invites.addMany(kept.map((l) => ({ ...l, source: 'traffic' as const, inviter, created_at: now, expires_at: now + settings.invites.ttl })))
       ctx.metrics.invitesRecorded.inc({ source: 'traffic' }, added.length)
       for (const inv of added) {
-        request.log.info({ invite: inv.id, medium: inv.medium, address: redactAddress(inv.medium, inv.address, full), room_id: inv.room_id, inviter }, 'invite recorded')
+        request.log.info({ invite: inv.id, medium: inv.medium, address: ctx.redactAddress(inv.medium, inv.address), room_id: inv.room_id, inviter }, 'invite recorded')
       }
     } catch (err) {
       // the client already has its answer; the invite is lost, which only denies more

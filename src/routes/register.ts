@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { AppContext } from '../context.js'
+import { requestArgs, stringArg } from '../parse/twisted-args.js'
 import type { Medium } from '../policy/canonical.js'
 import { completesThreepidFreeFlow, keepThreepidFlows, readCompleted, readFlows, servesOnlyThreepidFreeFlows, type Flow } from '../policy/flows.js'
 import { decide, type PendingInvite } from '../policy/policy.js'
@@ -70,18 +71,18 @@ function sendFiltered (res: FastifyReply['raw'], answer: Exchanged): void {
   sendExchanged(res, answer, Buffer.from(JSON.stringify(body)))
 }
 
+function stageMediumOf (auth: RegisterAuth): Medium | undefined {
+  return auth.type === null ? undefined : THREEPID_STAGE.get(auth.type)
+}
+
 /**
- * Does the query say kind=guest as Synapse reads it (Twisted: split on "&" and ";", "+" a space,
- * percent-decoded, so "kind=gues%74" is a guest)? Any such value counts, whichever comes first.
+ * Does Synapse register a guest? parse_string(request, "kind") takes the first value of `kind`
+ * in request.args as Twisted builds them: the query, then a form POST body replacing it (a body
+ * can be JSON and a form at once). A first value that is not ASCII gets a 400 from Synapse.
  */
-export function asksForGuest (target: string): boolean {
-  const q = target.indexOf('?')
-  if (q === -1) return false
-  const unquote = (s: string): string => s.replace(/\+/g, ' ').replace(/%([0-9a-fA-F]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16)))
-  return target.slice(q + 1).split(/[&;]/).some((pair) => {
-    const eq = pair.indexOf('=')
-    return eq !== -1 && unquote(pair.slice(0, eq)) === 'kind' && unquote(pair.slice(eq + 1)) === 'guest'
-  })
+export function asksForGuest (request: FastifyRequest, body: Buffer): boolean {
+  const { args } = requestArgs({ method: request.raw.method ?? 'POST', target: rawTarget(request), rawHeaders: request.raw.rawHeaders, body })
+  return stringArg(args, 'kind') === 'guest'
 }
 
 export function registerHandler (ctx: AppContext, deps: RegisterDeps) {
@@ -98,20 +99,24 @@ export function registerHandler (ctx: AppContext, deps: RegisterDeps) {
     const { config } = ctx.runtime()
     const require3pid = config.settings.register.policy.require_3pid
     const parsed = parseRegisterRequest(body.bytes)
-    // Not a JSON object: Synapse refuses it too, with its own error
-    if (!parsed.ok) { await forwardAsReceived(ctx, request, res, body.bytes); return }
-    if (!registerUsernameAllowed(ctx, request, res, body.bytes)) return
-    const auth = parsed.auth
+    const auth: RegisterAuth | null = parsed.ok ? parsed.auth : null
     const refuse = (name: 'SESSION_DENIED' | 'THREEPID_REQUIRED', why: string): void => {
-      request.log.info({ endpoint: 'register', decision: 'deny', stage: auth.type, why, client_ip: request.ip }, 'registration refused')
-      ctx.metrics.decisions.inc({ endpoint: 'register', medium: (auth.type !== null ? THREEPID_STAGE[auth.type] : undefined) ?? 'none', result: 'deny', rule: name === 'SESSION_DENIED' ? 'session' : 'require_3pid' })
-      ctx.audit.record({ endpoint: 'register', medium: (auth.type !== null ? THREEPID_STAGE[auth.type] : undefined) ?? 'none', address: null, result: 'deny', rule: name === 'SESSION_DENIED' ? 'session' : 'require_3pid', detail: why, client_ip: request.ip })
+      const medium = (auth !== null ? stageMediumOf(auth) : undefined) ?? 'none'
+      const rule = name === 'SESSION_DENIED' ? 'session' : 'require_3pid'
+      request.log.info({ endpoint: 'register', decision: 'deny', stage: auth?.type ?? null, why, client_ip: request.ip }, 'registration refused')
+      ctx.metrics.decisions.inc({ endpoint: 'register', medium, result: 'deny', rule })
+      ctx.audit.record({ endpoint: 'register', medium, address: null, result: 'deny', rule, detail: why, client_ip: request.ip })
       sendError(res, name)
     }
 
-    if (require3pid && asksForGuest(rawTarget(request))) { refuse('THREEPID_REQUIRED', 'guest registration'); return }
+    // before the JSON is judged: should Synapse read a body regguard's parser refused, the
+    // guest it asks for must still not reach it
+    if (require3pid && asksForGuest(request, body.bytes)) { refuse('THREEPID_REQUIRED', 'guest registration'); return }
+    // Not a JSON object: Synapse refuses it too, with its own error
+    if (auth === null) { await forwardAsReceived(ctx, request, res, body.bytes); return }
+    if (!registerUsernameAllowed(ctx, request, res, body.bytes)) return
 
-    const stageMedium = auth.type !== null ? THREEPID_STAGE[auth.type] : undefined
+    const stageMedium = stageMediumOf(auth)
     if (stageMedium !== undefined) {
       let verdict: Verdict
       try {

@@ -2,7 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { AppContext } from '../context.js'
 import type { MatrixErrorName } from '../errors.js'
 import { pendingInvite } from '../invites/pending.js'
-import { redactAddress, type Logger } from '../log.js'
+import type { Logger } from '../log.js'
 import { decide, type Decision } from '../policy/policy.js'
 import { parseJsonObject, parseTokenRequest } from '../policy/token-request.js'
 import type { UpstreamAnswer } from '../proxy/forward.js'
@@ -81,7 +81,7 @@ export function requestTokenHandler (ctx: AppContext, routeOf: (request: Fastify
         rule: decision.rule,
         detail: decision.detail,
         client_ip: request.ip,
-        address: redactAddress(parsed.medium, parsed.address, config.settings.log.full_addresses)
+        address: ctx.redactAddress(parsed.medium, parsed.address)
       }, 'policy decision')
     }
     ctx.metrics.decisions.inc({ endpoint: route.endpoint, medium: route.medium, result: decision.allowed ? 'allow' : 'deny', rule: decision.rule })

@@ -3,7 +3,6 @@ import type { AppContext } from '../context.js'
 import { matrixError, missingParamsMessage, type MatrixErrorName } from '../errors.js'
 import { canonicalInviteAddress } from '../invites/learn.js'
 import { pendingInvite } from '../invites/pending.js'
-import { redactAddress } from '../log.js'
 import { decideWithoutInvite } from '../policy/policy.js'
 
 // The backend of Synapse's threepid_checker module (matrix-org/synapse-3pid-checker), so
@@ -53,7 +52,7 @@ export function threepidCheckRoute (admin: FastifyInstance, ctx: AppContext): vo
     } else answer = {}
     request.log.info({
       medium: c.medium,
-      address: redactAddress(c.medium, c.address, config.settings.log.full_addresses),
+      address: ctx.redactAddress(c.medium, c.address),
       rule: base.rule,
       detail: base.detail,
       answer

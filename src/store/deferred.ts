@@ -38,6 +38,7 @@ export function deferredStore (ready: Promise<Store>, kind: Store['kind']): Stor
     },
     sweep: async (n, h) => await on((s) => s.sweep(n, h)),
     ping: async () => { await on((s) => s.ping()) },
+    secret: async (n, make) => await on((s) => s.secret(n, make)),
     async close () {
       const s = await ready.catch(() => null)
       await s?.close()

@@ -65,6 +65,7 @@ export function guardStore (store: Store, watch: StoreWatch, timeoutMs: number):
     txns: part('txns', store.txns),
     rateLimits: part('rateLimits', store.rateLimits),
     decisions: part('decisions', store.decisions),
+    secret: wrap('secret', (n: string, make: () => string) => store.secret(n, make), timeoutMs),
     sweep: wrap('sweep', (n: number, h: number) => store.sweep(n, h), null),
     ping: wrap('ping', () => store.ping(), timeoutMs),
     close: () => store.close()

@@ -202,6 +202,18 @@ export function kyselyStore (db: Kysely<Database>, kind: Dialect): Store {
       return { sessions: Number(sessions.numDeletedRows), rateLimits: Number(rateLimits.numDeletedRows), txns: Number(txns.numDeletedRows) }
     },
     async ping () { await sql`SELECT 1`.execute(db) },
+    async secret (name, make) {
+      const stored = async (): Promise<string | undefined> =>
+        (await db.selectFrom('regguard_secrets').select('value').where('name', '=', name).executeTakeFirst())?.value
+      const found = await stored()
+      if (found !== undefined) return found
+      // a concurrent first insert wins; everyone then reads the winner's value
+      await db.insertInto('regguard_secrets').values({ name, value: make(), created_at: Date.now() })
+        .onConflict((oc) => oc.column('name').doNothing()).execute()
+      const value = await stored()
+      if (value === undefined) throw new Error(`secret ${name} could not be stored`)
+      return value
+    },
     async close () { await db.destroy() }
   }
 }

@@ -1,5 +1,6 @@
 import type { Kysely, Migration } from 'kysely'
 import { inviteLearning } from './migrations/0002_invite_learning.js'
+import { secretsMigration } from './migrations/0003_secrets.js'
 import { decisionsMigration } from './migrations/0004_decisions.js'
 
 // Migrations live in code (not files read at run time) so the installed package carries them.
@@ -51,6 +52,7 @@ export function migrations (dialect: Dialect): Record<string, Migration> {
       }
     },
     '0002_invite_learning': inviteLearning(dialect),
+    '0003_secrets': secretsMigration,
     '0004_decisions': decisionsMigration(dialect)
   }
 }

@@ -53,8 +53,15 @@ export interface DecisionsTable {
   domain: string | null
 }
 
+export interface SecretsTable {
+  name: string
+  value: string
+  created_at: number | string
+}
+
 export interface Database {
   regguard_decisions: DecisionsTable
+  regguard_secrets: SecretsTable
   regguard_invites: InvitesTable
   regguard_sessions: SessionsTable
   regguard_rate_limits: RateLimitsTable

@@ -178,6 +178,11 @@ export interface Store {
   sweep: (now: number, rateLimitHorizonMs: number) => Promise<{ sessions: number, rateLimits: number, txns: number }>
   /** One round trip to the database: fails when it cannot be reached (used by /ready). */
   ping: () => Promise<void>
+  /**
+   * The secret stored under `name`, made by `make` and stored the first time it is asked for.
+   * Race-safe: instances asking at once all get the one value stored first.
+   */
+  secret: (name: string, make: () => string) => Promise<string>
   close: () => Promise<void>
 }
 

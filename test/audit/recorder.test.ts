@@ -1,6 +1,10 @@
 import t from 'tap'
 import { DecisionRecorder, type DecisionInput } from '../../src/audit/recorder.js'
+import { createSecretKey } from 'node:crypto'
 import { redactAddress } from '../../src/log.js'
+
+const KEY = createSecretKey(Buffer.from('recorder-test-key'))
+const redact = (m: 'email' | 'msisdn', a: string, full: boolean): string => redactAddress(m, a, full, KEY)
 import type { NewDecision } from '../../src/store/store.js'
 import { openTestStore } from '../store/backends.js'
 
@@ -14,7 +18,7 @@ const input = (n: number, over: Partial<DecisionInput> = {}): DecisionInput => (
 t.test('a full queue drops the oldest waiting records and counts them', async (t) => {
   const store = await openTestStore(t, 'sqlite')
   const drops: Array<[string, number]> = []
-  const rec = new DecisionRecorder({ write: (b) => store.decisions.addMany(b), fullAddresses: () => false, maxQueued: 10, batchSize: 1000, intervalMs: 60_000, onDropped: (reason, n) => drops.push([reason, n]) })
+  const rec = new DecisionRecorder({ write: (b) => store.decisions.addMany(b), fullAddresses: () => false, redact, maxQueued: 10, batchSize: 1000, intervalMs: 60_000, onDropped: (reason, n) => drops.push([reason, n]) })
   for (let n = 1; n <= 15; n++) rec.record(input(n))
   t.equal(rec.queued, 10, 'never more than maxQueued waiting')
   t.equal(rec.dropped, 5)
@@ -28,7 +32,7 @@ t.test('a full queue drops the oldest waiting records and counts them', async (t
 t.test('records are written in batches, redacted as the logs redact them', async (t) => {
   const batches: NewDecision[][] = []
   let full = false
-  const rec = new DecisionRecorder({ write: async (b) => { batches.push(b) }, fullAddresses: () => full, batchSize: 3, intervalMs: 60_000 })
+  const rec = new DecisionRecorder({ write: async (b) => { batches.push(b) }, fullAddresses: () => full, redact, batchSize: 3, intervalMs: 60_000 })
   for (let n = 1; n <= 7; n++) rec.record(input(n))
   full = true
   rec.record(input(8, { medium: 'msisdn', address: '447700900123' }))
@@ -36,7 +40,7 @@ t.test('records are written in batches, redacted as the logs redact them', async
   await rec.close()
   t.same(batches.map((b) => b.length), [3, 3, 3], 'batchSize at a time')
   const rows = batches.flat()
-  t.equal(rows[0]?.address, redactAddress('email', 'user1@example.org', false), 'hashed local part, as in the logs')
+  t.equal(rows[0]?.address, redact('email', 'user1@example.org', false), 'hashed local part, as in the logs')
   t.notMatch(rows[0]?.address, /user1/)
   t.equal(rows[0]?.domain, 'example.org', 'the domain kept whole for the filter')
   t.equal(rows[7]?.address, '447700900123', 'log.full_addresses: whole, read when recorded')
@@ -46,7 +50,7 @@ t.test('records are written in batches, redacted as the logs redact them', async
 
 t.test('a batch reaching batchSize is written without waiting for the timer', async (t) => {
   const written: number[] = []
-  const rec = new DecisionRecorder({ write: async (b) => { written.push(b.length) }, fullAddresses: () => false, batchSize: 4, intervalMs: 60_000 })
+  const rec = new DecisionRecorder({ write: async (b) => { written.push(b.length) }, fullAddresses: () => false, redact, batchSize: 4, intervalMs: 60_000 })
   t.teardown(() => rec.close())
   for (let n = 1; n <= 4; n++) rec.record(input(n))
   t.same(written, [], 'not inside record()')
@@ -60,7 +64,7 @@ t.test('a store that refuses a batch loses that batch only, counted', async (t) 
   const drops: Array<[string, number]> = []
   const errors: unknown[] = []
   const ok: NewDecision[] = []
-  const rec = new DecisionRecorder({ write: async (b) => { if (fail) throw new Error('disk full'); ok.push(...b) }, fullAddresses: () => false, intervalMs: 60_000, onDropped: (r, n) => drops.push([r, n]), onError: (e) => errors.push(e) })
+  const rec = new DecisionRecorder({ write: async (b) => { if (fail) throw new Error('disk full'); ok.push(...b) }, fullAddresses: () => false, redact, intervalMs: 60_000, onDropped: (r, n) => drops.push([r, n]), onError: (e) => errors.push(e) })
   rec.record(input(1))
   rec.record(input(2))
   await rec.flush()
@@ -77,7 +81,7 @@ t.test('record() returns at once while the store hangs, and the queue stays boun
   let release: () => void = () => {}
   const hung = new Promise<void>((resolve) => { release = resolve })
   let writes = 0
-  const rec = new DecisionRecorder({ write: async () => { writes++; await hung }, fullAddresses: () => false, maxQueued: 100, batchSize: 10, intervalMs: 5 })
+  const rec = new DecisionRecorder({ write: async () => { writes++; await hung }, fullAddresses: () => false, redact, maxQueued: 100, batchSize: 10, intervalMs: 5 })
   const started = process.hrtime.bigint()
   for (let n = 0; n < 10_000; n++) rec.record(input(n))
   const ms = Number(process.hrtime.bigint() - started) / 1e6
