@@ -74,10 +74,11 @@ t.test('no log line holds the local part or the number', async (t) => {
   const hs = await startHomeserver(t)
   const rg = await startRegguard(t, hs.url, { register: { policy: { ...POLICY.register.policy, require_3pid: true } }, admin: { token: ADMIN_TOKEN }, log: { requests: true } })
   await logged(rg)
-  // an accepted room invite is recorded (and logged), an admin invite too
+  // an accepted room invite from a local user is recorded (and logged), an admin invite too
+  hs.answerWhoami()
   hs.respond(() => ({ status: 200, headers: { 'Content-Type': 'application/json' }, body: '{}' }))
   const invite = JSON.stringify({ id_server: 'id.example.org', id_access_token: 'x', medium: 'email', address: `${LOCAL}.invited@example.org` })
-  t.equal((await rawPost(rg.port, '/_matrix/client/v3/rooms/%21abc%3Aexample.org/invite', invite, { 'Content-Type': 'application/json' })).status, 200)
+  t.equal((await rawPost(rg.port, '/_matrix/client/v3/rooms/%21abc%3Aexample.org/invite', invite, { 'Content-Type': 'application/json', Authorization: 'Bearer inviter' })).status, 200)
   await eventually(async () => (await listInvites(rg.adminUrl))[0])
   await addInvite(rg.adminUrl, 'msisdn', `+${NUMBER}`)
   await addInvite(rg.adminUrl, 'email', `${LOCAL}.admin@example.org`)
