@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { pipeline } from 'node:stream'
+import { PassThrough, pipeline, type Readable } from 'node:stream'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { AppContext } from '../context.js'
 import { accountStanding, WhoamiClient, type WhoamiArgs } from '../invites/homeserver-users.js'
@@ -10,13 +10,15 @@ import { accessToken } from '../parse/access-token.js'
 import { firstArg, requestArgs, type Args } from '../parse/twisted-args.js'
 import { rawPath, type InviteRoute } from '../proxy/classify.js'
 import { parseJsonObject } from '../policy/token-request.js'
-import { hasBody } from './body.js'
-import { BodyTee } from './body-tee.js'
+import { hasBody, readBody } from './body.js'
 import { forwardAsReceived, rawTarget } from './upstream.js'
 
-// Room invites and createRoom: streamed to the homeserver as they arrive, like any request,
-// with a copy of at most 64 KiB kept, so that a 3PID invite the homeserver made can open
-// registration for the invited address (register.policy.invite). Only invites the homeserver
+// Room invites and createRoom: forwarded byte for byte, and a body of at most 64 KiB is kept,
+// so that a 3PID invite the homeserver made can open registration for the invited address
+// (register.policy.invite). Such a body is read whole before it takes one of the registration
+// connections (so a slow sender holds none of them, as for requestToken); a larger one can
+// teach nothing and streams as it arrives over the pass-through connections, so memory stays
+// bounded however much is declared or however slowly it comes. Only invites the homeserver
 // really made, by inviters the operator trusts, teach:
 // - a PUT whose transaction key (path + requester) was seen before is answered from Synapse's
 //   cache without its body being read: only the first request with a key teaches, and none
@@ -71,8 +73,24 @@ export function learnInvitesHandler (ctx: AppContext, routeOf: (request: Fastify
     const target = rawTarget(request)
     const path = rawPath(target)
     const declared = req.headers['content-length'] !== undefined ? Number(req.headers['content-length']) : undefined
-    const tee = new BodyTee(INVITE_COPY_LIMIT, declared)
-    const bodyDone = new Promise<boolean>((resolve) => { pipeline(req, tee, (err) => resolve(err == null)) })
+    let copy: Buffer | null = null
+    let upstreamBody: Buffer | Readable = req
+    let passThrough = true
+    if (declared === undefined || declared <= INVITE_COPY_LIMIT) {
+      const read = await readBody(req, INVITE_COPY_LIMIT)
+      if (!read.ok && read.reason === 'aborted') { res.destroy(); return }
+      if (read.ok) {
+        copy = read.bytes
+        upstreamBody = copy
+        passThrough = false
+      } else {
+        // chunked past the limit: what was read, then the rest as it arrives
+        const rest = new PassThrough()
+        rest.write(read.prefix)
+        pipeline(req, rest, () => {})
+        upstreamBody = rest
+      }
+    }
     const log = (reason: NotLearned, extra: Record<string, unknown> = {}, count = 1): void => {
       ctx.metrics.invitesNotLearned.inc({ reason }, count)
       request.log.info({ reason, ...extra }, 'invite not learned')
@@ -90,11 +108,7 @@ export function learnInvitesHandler (ctx: AppContext, routeOf: (request: Fastify
     }
     let identityP: Promise<Identity | null | 'form-body'>
     if (formBody) {
-      identityP = bodyDone.then(async (ok) => {
-        const copy = tee.copy()
-        if (!ok || copy === null) return 'form-body'
-        return await identity(requestArgs({ method, target, rawHeaders: req.rawHeaders, body: copy }).args)
-      })
+      identityP = copy === null ? Promise.resolve('form-body') : identity(requestArgs({ method, target, rawHeaders: req.rawHeaders, body: copy }).args)
     } else {
       identityP = identity(requestArgs({ method, target, rawHeaders: req.rawHeaders, body: null }).args)
     }
@@ -117,7 +131,7 @@ export function learnInvitesHandler (ctx: AppContext, routeOf: (request: Fastify
       }
     }
 
-    const outcome = await forwardAsReceived(ctx, request, res, tee, collect)
+    const outcome = await forwardAsReceived(ctx, request, res, upstreamBody, collect, passThrough)
     const status = outcome.answer?.status
 
     let clean = true
@@ -132,9 +146,7 @@ export function learnInvitesHandler (ctx: AppContext, routeOf: (request: Fastify
       }
     }
     if (status !== 200 || outcome.answer === null) return
-    if (!await bodyDone) return
-
-    const body = tee.copy()
+    const body = copy
     if (body === null) { log('too-large'); return }
     let learned: LearnedInvite[]
     if (route.action === 'roomInvite') {

@@ -84,6 +84,27 @@ t.test('16 tricklers holding all 8 pass-through connections do not delay registr
   t.equal(s.status, 200, 'once the tricklers left, the waiting request went through')
 })
 
+t.test('createRoom bodies trickled by many clients hold none of the registration connections', async (t) => {
+  const hs = await startHomeserver(t)
+  const rooms = watchArrivals(hs, '/createRoom')
+  const rg = await startRegguard(t, hs.url, { ...allowAll, homeserver: { registration_connections: 4 } })
+  // small enough to be learnable (read whole before forwarding), never finished within the test
+  const body = Buffer.from(JSON.stringify({ invite_3pid: [{ medium: 'email', address: 'a@example.org', id_server: 'is' }], pad: 'x'.repeat(100) }))
+  const tricklers: SlowClient[] = []
+  for (let i = 0; i < 8; i++) {
+    const head = ['POST /_matrix/client/v3/createRoom HTTP/1.1', 'Host: matrix.example.org', 'Content-Type: application/json', `Content-Length: ${body.length}`, `X-Forwarded-For: 198.51.100.${i + 101}`, 'Connection: close']
+    tricklers.push(trickle(rg.port, { head, body, intervalMs: 500 }))
+  }
+  t.teardown(() => { for (const c of tricklers) c.destroy() })
+  await new Promise((resolve) => setTimeout(resolve, 1500))
+  t.equal(rooms.started(), 0, 'no trickled createRoom reached the homeserver while its body was arriving')
+  const started = performance.now()
+  const token = await rawPost(rg.port, TOKEN, TOKEN_BODY, { 'Content-Type': 'application/json', 'X-Forwarded-For': '203.0.113.60' })
+  const tokenMs = performance.now() - started
+  t.equal(token.status, 200, 'the allowed requestToken was answered by the homeserver')
+  t.ok(tokenMs < 1000, `within a second with 8 createRoom tricklers and 4 registration connections (took ${tokenMs.toFixed(0)} ms)`)
+})
+
 t.test('request headers that do not arrive in time: 408 JSON, connection closed', async (t) => {
   const hs = await startHomeserver(t)
   const rg = await startRegguard(t, hs.url, { server: { headers_timeout_ms: 500 } })
