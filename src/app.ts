@@ -6,6 +6,8 @@ import type { LoadedConfig } from './config/load.js'
 import type { AppContext } from './context.js'
 import { matrixError } from './errors.js'
 import { createLogger, redactTarget, type Logger } from './log.js'
+import { MxResolver } from './dns/mx.js'
+import { LiveLists } from './lists/live.js'
 import { classify, type InviteRoute, type Route, type TokenRoute } from './proxy/classify.js'
 import { pendingInvite } from './invites/pending.js'
 import { adminInviteRoutes } from './routes/admin-invites.js'
@@ -112,7 +114,10 @@ export function buildApp (config: LoadedConfig, opts: BuildOptions = {}): Reggua
   const metrics = opts.metrics ?? new Metrics()
   // chosen at start-up: a reload does not move counters between backends
   const counter = makeCounter(config, store)
-  const context: AppContext = { pool, runtime: () => runtime, store, metrics, counter }
+  const lists = new LiveLists(config.settings.lists, { log: logger, metrics: { refreshes: metrics.listRefreshes, entries: metrics.listEntries }, schedule: true })
+  lists.adopt(config)
+  const mx = new MxResolver(config.settings.dns, metrics.mxLookups)
+  const context: AppContext = { pool, runtime: () => runtime, store, metrics, counter, lists, mx }
   // expired sessions and old rate-limit windows are deleted now and then (every instance may
   // sweep: the deletes are idempotent)
   const sweeper = setInterval(() => {
@@ -157,7 +162,7 @@ export function buildApp (config: LoadedConfig, opts: BuildOptions = {}): Reggua
     },
     findInvite: (medium, address) => pendingInvite(store, runtime.config.policy, medium, address, logger)
   }))
-  proxy.addHook('onReady', async () => { await storeReady })
+  proxy.addHook('onReady', async () => { await storeReady; await lists.ready() })
 
   if (config.settings.log.requests) {
     proxy.addHook('onRequest', async (request, reply) => {
@@ -187,10 +192,16 @@ export function buildApp (config: LoadedConfig, opts: BuildOptions = {}): Reggua
     proxy,
     admin,
     context,
-    reconfigure (next) { runtime = makeRuntime(next) },
+    reconfigure (next) {
+      // the lists keep their copies (no download here); the new policy's slots are bound first
+      lists.adopt(next)
+      mx.configure(next.settings.dns)
+      runtime = makeRuntime(next)
+    },
     async close () {
       await Promise.all([proxy.close(), admin.close()])
       clearInterval(sweeper)
+      await lists.close()
       await pool.close()
       await counter.close?.()
       if (opts.store === undefined) await store.close()

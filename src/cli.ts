@@ -1,17 +1,25 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util'
 import { CommandError, CommandUsageError, invitesCommand, pendingForCheck } from './commands/invites.js'
+import { cachedLists, listsCommand, ListsUsageError } from './commands/lists.js'
 import { ConfigError, loadConfig, type LoadedConfig } from './config/load.js'
 import { sampleConfig } from './config/sample.js'
 import { canonicalEmail, canonicalMsisdnNumber, type Medium } from './policy/canonical.js'
+import { decideAddress } from './dns/decide.js'
+import { MxResolver } from './dns/mx.js'
 import { decide, describeDecision } from './policy/policy.js'
 
 const USAGE = `usage:
   regguard [serve] --config FILE            run the proxy (FILE may also come from REGGUARD_CONFIG)
   regguard check-config --config FILE       validate a configuration; exit 0 when valid
-  regguard policy check --config FILE email ADDRESS
+  regguard policy check --config FILE [--no-dns] email ADDRESS
   regguard policy check --config FILE msisdn NUMBER
                                             print the decision and the rule; exit 0 allow, 1 deny
+                                            (live lists from lists.cache_dir; --no-dns skips the
+                                            mail-server rules)
+  regguard lists status --config FILE       each live list: source, cached entries, last fetch
+  regguard lists refresh --config FILE      fetch the live lists into lists.cache_dir now; exit 1
+                                            when one fails
   regguard config sample                    print the sample configuration, generated from the schema
   regguard invites add --config FILE email ADDRESS    (or: msisdn NUMBER)
   regguard invites list --config FILE [--medium M] [--address A] [--limit N] [--from TOKEN]
@@ -36,13 +44,22 @@ function load (file: string | undefined): LoadedConfig {
   }
 }
 
-async function policyCheck (config: LoadedConfig, medium: string | undefined, address: string | undefined): Promise<number> {
+async function policyCheck (config: LoadedConfig, medium: string | undefined, address: string | undefined, noDns: boolean): Promise<number> {
   if ((medium !== 'email' && medium !== 'msisdn') || address === undefined) throw new UsageError('policy check needs: email ADDRESS or msisdn NUMBER')
   const canonical = medium === 'email' ? canonicalEmail(address) : canonicalMsisdnNumber(address)
   if (!canonical.ok) fail(`cannot parse ${medium} ${JSON.stringify(address)}: ${canonical.reason}`)
+  const lists = cachedLists(config)
+  for (const s of lists.status()) {
+    if (s.fetched_at === null) process.stderr.write(`regguard: note: ${s.source} has no cached copy (regguard lists refresh fetches it)\n`)
+  }
+  await lists.close()
+  // the invite is asked first, as the order reads: the rule named is the one that decided
   const invite = await pendingForCheck(config, medium as Medium, canonical.address)
-  const decision = decide(config.policy, medium as Medium, canonical.address, invite)
-  process.stdout.write(`${decision.allowed ? 'allow' : 'deny'} ${medium} ${canonical.address}: ${describeDecision(decision)}\n`)
+  const { decision, mx } = invite !== null
+    ? { decision: decide(config.policy, medium as Medium, canonical.address, invite), mx: undefined }
+    : await decideAddress(config.policy, medium as Medium, canonical.address, { findInvite: null, lookupMx: noDns ? null : new MxResolver(config.settings.dns).lookup })
+  const skipped = mx?.kind === 'skipped' ? ' (mail-server rules not checked: --no-dns)' : ''
+  process.stdout.write(`${decision.allowed ? 'allow' : 'deny'} ${medium} ${canonical.address}: ${describeDecision(decision)}${skipped}\n`)
   return decision.allowed ? 0 : 1
 }
 
@@ -67,12 +84,15 @@ export async function main (argv: string[]): Promise<number> {
       medium: { type: 'string' },
       address: { type: 'string' },
       limit: { type: 'string' },
-      from: { type: 'string' }
+      from: { type: 'string' },
+      // policy check only
+      'no-dns': { type: 'boolean' }
     },
     allowPositionals: true
   })
   if (values.help === true) { process.stdout.write(USAGE); return 0 }
   const [command = 'serve', ...rest] = positionals
+  if (values['no-dns'] === true && command !== 'policy') throw new UsageError('--no-dns belongs to policy check')
   const listOptions = { medium: values.medium, address: values.address, limit: values.limit, from: values.from }
   if ((command !== 'invites' || rest[0] !== 'list') && Object.values(listOptions).some((v) => v !== undefined)) {
     throw new UsageError('--medium, --address, --limit and --from belong to invites list')
@@ -89,7 +109,14 @@ export async function main (argv: string[]): Promise<number> {
     }
     case 'policy':
       if (rest[0] !== 'check') throw new UsageError('unknown policy command')
-      return await commandErrors(() => policyCheck(load(values.config), rest[1], rest[2]))
+      return await commandErrors(() => policyCheck(load(values.config), rest[1], rest[2], values['no-dns'] === true))
+    case 'lists':
+      try {
+        return await listsCommand(load(values.config), rest[0], { out: (text) => process.stdout.write(text), err: (text) => process.stderr.write(text) })
+      } catch (err) {
+        if (err instanceof ListsUsageError) throw new UsageError(err.message)
+        throw err
+      }
     case 'config':
       if (rest[0] !== 'sample') throw new UsageError('unknown config command')
       process.stdout.write(sampleConfig())

@@ -1,4 +1,6 @@
 import type { Dispatcher } from 'undici'
+import type { MxResolver } from './dns/mx.js'
+import type { LiveLists } from './lists/live.js'
 import type { Metrics } from './metrics.js'
 import type { HitCounter } from './ratelimit/counter.js'
 import type { Runtime } from './runtime.js'
@@ -15,4 +17,8 @@ export interface AppContext {
   metrics: Metrics
   /** Rate-limit counters: in memory, in the store, or in Redis (register.rate_limit) */
   counter: HitCounter
+  /** The *_urls domain lists: cached, refreshed in the background */
+  lists: LiveLists
+  /** DNS for the mail-server rules (dns.*), answers kept for their TTL */
+  mx: MxResolver
 }

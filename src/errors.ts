@@ -24,6 +24,9 @@ export const MATRIX_ERRORS = {
   SESSION_DENIED: { status: 403, errcode: 'M_THREEPID_DENIED', error: 'This email address or phone number was not validated for registration on this server' },
   THREEPID_REQUIRED: { status: 403, errcode: 'M_FORBIDDEN', error: 'Registration on this server requires an email address or phone number' },
   NO_USABLE_FLOW: { status: 403, errcode: 'M_FORBIDDEN', error: 'This server offers no registration flow with an email address or phone number' },
+  // register.policy.threepid.email.mx.on_error: deny. Not M_THREEPID_DENIED, which clients show
+  // as final; a 503 with M_UNKNOWN tells the user to retry (Element shows the error text)
+  THREEPID_CHECK_UNAVAILABLE: { status: 503, errcode: 'M_UNKNOWN', error: 'The mail servers of this email domain could not be checked right now; try again later' },
   TOO_LARGE: { status: 413, errcode: 'M_TOO_LARGE', error: 'Request body too large' },
   LIMIT_EXCEEDED: { status: 429, errcode: 'M_LIMIT_EXCEEDED', error: 'Too many requests' },
   // Proxy failures

@@ -2,11 +2,14 @@
 
 export interface ThreepidLists {
   email: {
-    domain: { whitelist: string[], blacklist: string[], whitelist_files: string[], blacklist_files: string[] }
+    domain: { whitelist: string[], blacklist: string[], whitelist_files: string[], blacklist_files: string[], whitelist_urls: string[], blacklist_urls: string[] }
     pattern: { whitelist: string[], blacklist: string[] }
+    mx: MxSettings
   }
   msisdn: { pattern: { whitelist: string[], blacklist: string[] } }
 }
+
+export interface MxSettings { require: boolean, blacklist: string[], whitelist: string[], on_error: 'deny' | 'allow' }
 
 export interface Settings {
   server: { host: string, port: number, trusted_proxies: string[], shutdown_timeout_ms: number }
@@ -27,6 +30,9 @@ export interface Settings {
     }
   }
   storage: { url: string }
+  /** refresh in milliseconds */
+  lists: { refresh: number, timeout_ms: number, max_bytes: number, cache_dir: string }
+  dns: { servers: string[], timeout_ms: number }
   /** ttl in milliseconds */
   invites: { ttl: number }
 }

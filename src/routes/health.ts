@@ -8,14 +8,16 @@ export function healthRoutes (admin: FastifyInstance, ctx: AppContext): void {
   // alive: the process answers
   admin.get('/health', async () => ({ status: 'ok' }))
 
-  // ready: the homeserver answers (any HTTP status counts) and the store can be queried
+  // ready: the homeserver answers (any HTTP status counts) and the store can be queried. The live
+  // lists are shown, never counted: a list source down keeps its last copy, and is no reason
+  // to take the proxy out of rotation
   admin.get('/ready', async (_request, reply) => {
     const [homeserver, store] = await Promise.all([
       exchange(ctx.pool, { method: 'GET', path: '/_matrix/client/versions', headers: [], body: null }).then((r) => r.ok ? 'ok' : r.failure),
       ctx.store.invites.get('0').then(() => 'ok', (err: Error) => `error: ${err.message}`)
     ])
     const ready = homeserver === 'ok' && store === 'ok'
-    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', homeserver, store })
+    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', homeserver, store, lists: ctx.lists.status() })
   })
 
   admin.get('/metrics', async (_request, reply) => {

@@ -2,7 +2,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { AppContext } from '../context.js'
 import type { Medium } from '../policy/canonical.js'
 import { completesThreepidFreeFlow, keepThreepidFlows, readCompleted, readFlows, servesOnlyThreepidFreeFlows, type Flow } from '../policy/flows.js'
-import { decide, type PendingInvite } from '../policy/policy.js'
+import { decideAddress } from '../dns/decide.js'
+import type { PendingInvite } from '../policy/policy.js'
 import { APPSERVICE_STAGE, parseRegisterRequest, THREEPID_STAGE, type RegisterAuth } from '../policy/register-auth.js'
 import { parseJsonObject } from '../policy/token-request.js'
 import { exchange, sendExchanged, type Exchanged } from '../proxy/exchange.js'
@@ -27,7 +28,7 @@ export interface RegisterDeps {
   findInvite: (medium: Medium, address: string) => Promise<PendingInvite | null>
 }
 
-type Verdict = { ok: true } | { ok: false, why: string }
+type Verdict = { ok: true } | { ok: false, why: string, temporary?: true }
 
 async function checkThreepidStage (ctx: AppContext, deps: RegisterDeps, auth: RegisterAuth, stageMedium: Medium): Promise<Verdict> {
   if (auth.malformedCreds || auth.creds.length === 0) return { ok: false, why: 'no usable threepid_creds' }
@@ -39,9 +40,11 @@ async function checkThreepidStage (ctx: AppContext, deps: RegisterDeps, auth: Re
     if (session.endpoint === 'account' && config.settings.register.policy.only_check_at_registration) {
       return { ok: false, why: 'validation session from /account/3pid, which is not policed' }
     }
-    const invite = config.policy.invite ? await deps.findInvite(session.medium, session.address) : null
-    const decision = decide(config.policy, session.medium, session.address, invite)
-    if (!decision.allowed) return { ok: false, why: `address no longer allowed (${decision.rule} ${decision.detail})` }
+    const { decision } = await decideAddress(config.policy, session.medium, session.address, {
+      findInvite: () => deps.findInvite(session.medium, session.address),
+      lookupMx: ctx.mx.lookup
+    })
+    if (!decision.allowed) return { ok: false, why: `address no longer allowed (${decision.rule} ${decision.detail})`, ...(decision.temporary === true ? { temporary: true as const } : {}) }
   }
   return { ok: true }
 }
@@ -109,6 +112,7 @@ export function registerHandler (ctx: AppContext, deps: RegisterDeps) {
     const stageMedium = auth.type !== null ? THREEPID_STAGE[auth.type] : undefined
     if (stageMedium !== undefined) {
       const verdict = await checkThreepidStage(ctx, deps, auth, stageMedium)
+      if (!verdict.ok && verdict.temporary === true) { sendError(res, 'THREEPID_CHECK_UNAVAILABLE'); return }
       if (!verdict.ok) { refuse('SESSION_DENIED', verdict.why); return }
     } else if (require3pid && auth.type !== null && auth.type !== APPSERVICE_STAGE) {
       const state = await probeSession(ctx, request, auth.session)

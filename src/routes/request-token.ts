@@ -3,7 +3,7 @@ import type { AppContext } from '../context.js'
 import type { MatrixErrorName } from '../errors.js'
 import { pendingInvite } from '../invites/pending.js'
 import { redactAddress, type Logger } from '../log.js'
-import { decide, type Decision } from '../policy/policy.js'
+import { decideAddress } from '../dns/decide.js'
 import { parseJsonObject, parseTokenRequest } from '../policy/token-request.js'
 import type { UpstreamAnswer } from '../proxy/forward.js'
 import type { Medium } from '../policy/canonical.js'
@@ -54,12 +54,12 @@ export function requestTokenHandler (ctx: AppContext, routeOf: (request: Fastify
     if (register.rate_limit.enabled && !(await withinLimit(ctx, request, res, 'address', `${parsed.medium}:${parsed.address}`, register.rate_limit.per_address))) return
 
     // an invite can only turn a denial into an allow: the store is asked only then (an
-    // address the lists allow anyway is logged with their rule, not the invite's)
-    let decision: Decision = decide(config.policy, parsed.medium, parsed.address, null)
-    if (!decision.allowed && config.policy.invite) {
-      const invite = await pendingInvite(ctx.store, config.policy, parsed.medium, parsed.address, request.log)
-      if (invite !== null) decision = decide(config.policy, parsed.medium, parsed.address, invite)
-    }
+    // address the lists allow anyway is logged with their rule, not the invite's); DNS only
+    // when a mail-server rule is reached
+    const { decision } = await decideAddress(config.policy, parsed.medium, parsed.address, {
+      findInvite: () => pendingInvite(ctx.store, config.policy, parsed.medium, parsed.address, request.log),
+      lookupMx: ctx.mx.lookup
+    })
     // built only when written: the address hash is a SHA-256 per request
     if ((request.log as Logger).isLevelEnabled('info')) {
       request.log.info({
@@ -74,6 +74,7 @@ export function requestTokenHandler (ctx: AppContext, routeOf: (request: Fastify
     }
     ctx.metrics.decisions.inc({ endpoint: route.endpoint, medium: route.medium, result: decision.allowed ? 'allow' : 'deny', rule: decision.rule })
 
+    if (!decision.allowed && decision.temporary === true) { sendError(res, 'THREEPID_CHECK_UNAVAILABLE'); return }
     if (!decision.allowed) {
       const custom = route.medium === 'email' ? config.settings.register.messages.email_denied : config.settings.register.messages.msisdn_denied
       sendError(res, DENIED[`${route.endpoint}/${route.medium}`] as MatrixErrorName, custom === '' ? null : custom)

@@ -4,7 +4,7 @@ import { matrixError, missingParamsMessage, type MatrixErrorName } from '../erro
 import { canonicalInviteAddress } from '../invites/learn.js'
 import { pendingInvite } from '../invites/pending.js'
 import { redactAddress } from '../log.js'
-import { decideWithoutInvite } from '../policy/policy.js'
+import { decideAddress } from '../dns/decide.js'
 
 // The backend of Synapse's threepid_checker module (matrix-org/synapse-3pid-checker), so
 // Synapse enforces regguard's policy itself, even for requests that never crossed the proxy.
@@ -36,7 +36,8 @@ export function threepidCheckRoute (admin: FastifyInstance, ctx: AppContext): vo
 
     const { config } = ctx.runtime()
     const hs = config.settings.homeserver.server_name
-    const base = decideWithoutInvite(config.policy, c.medium, c.address)
+    // a failed mail-server lookup (on_error deny) is a denial here: the module has no "try again"
+    const { decision: base } = await decideAddress(config.policy, c.medium, c.address, { findInvite: null, lookupMx: ctx.mx.lookup })
     let answer: Record<string, unknown>
     if (base.allowed) answer = { hs }
     else if (config.policy.invite) answer = { hs, requires_invite: true, invited: await pendingInvite(ctx.store, config.policy, c.medium, c.address, request.log) !== null }
