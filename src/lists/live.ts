@@ -155,6 +155,7 @@ export class LiveLists {
   }
 
   async close (): Promise<void> {
+    if (this.closed) return
     this.closed = true
     for (const e of this.entries.values()) if (e.timer !== null) clearTimeout(e.timer)
     await Promise.allSettled([...this.entries.values()].map((e) => e.inFlight))

@@ -35,7 +35,8 @@ export function parseList (bytes: Buffer, contentType: string | undefined, previ
     }
   }
   if (invalid > lines * MAX_INVALID_FRACTION) return { ok: false, why: `${invalid} of ${lines} lines are not domains (first: ${firstInvalid})` }
-  const entries = domains.size
+  // the lines kept, as an operator counts them (a "*x" line is two in DomainSet.size)
+  const entries = lines - invalid
   if (entries === 0) return { ok: false, why: 'no entries' }
   if (entries < previous * MIN_KEPT_FRACTION) return { ok: false, why: `shrank from ${previous} to ${entries} entries (more than ${Math.round((1 - MIN_KEPT_FRACTION) * 100)}%)` }
   return { ok: true, domains, entries, invalid }
