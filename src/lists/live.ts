@@ -88,7 +88,8 @@ export class LiveLists {
   adopt (config: LoadedConfig): void {
     this.settings = config.settings.lists
     const wanted = new Map<string, { sides: Set<string>, slots: LiveSlot[] }>()
-    for (const side of ['whitelist', 'blacklist'] as const) {
+    // in the decision's order: blacklists first
+    for (const side of ['blacklist', 'whitelist'] as const) {
       for (const slot of config.policy.email[side].live) {
         const w = wanted.get(slot.url) ?? { sides: new Set(), slots: [] }
         w.sides.add(side)
