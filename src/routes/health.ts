@@ -17,7 +17,8 @@ export function healthRoutes (admin: FastifyInstance, ctx: AppContext): void {
       ctx.store.invites.get('0').then(() => 'ok', (err: Error) => `error: ${err.message}`)
     ])
     const ready = homeserver === 'ok' && store === 'ok'
-    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', homeserver, store, lists: ctx.lists.status() })
+    const lists = ctx.lists.status()
+    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', homeserver, store, ...(lists.length > 0 ? { lists } : {}) })
   })
 
   admin.get('/metrics', async (_request, reply) => {
