@@ -8,6 +8,8 @@ import type { Medium } from './policy/canonical.js'
 import type { AppContext } from './context.js'
 import { matrixError, type MatrixErrorName } from './errors.js'
 import { createLogger, loadHashKey, redactAddress, redactTarget, type Logger } from './log.js'
+import { MxResolver } from './dns/mx.js'
+import { LiveLists } from './lists/live.js'
 import { classify, type InviteRoute, type Route, type TokenRoute } from './proxy/classify.js'
 import { pendingInvite } from './invites/pending.js'
 import { DecisionRecorder, type RecorderOptions } from './audit/recorder.js'
@@ -174,6 +176,9 @@ export function buildApp (config: LoadedConfig, opts: BuildOptions = {}): Reggua
     onDropped: (reason, n) => { metrics.decisionsDropped.inc({ reason }, n) },
     onError: (err) => { logger.error({ err }, 'could not write decisions to the history') }
   })
+  const lists = new LiveLists(config.settings.lists, { log: logger, metrics: { refreshes: metrics.listRefreshes, entries: metrics.listEntries }, schedule: true })
+  lists.adopt(config)
+  const mx = new MxResolver(config.settings.dns, metrics.mxLookups)
   const context: AppContext = {
     pool,
     passThroughPool,
@@ -183,7 +188,9 @@ export function buildApp (config: LoadedConfig, opts: BuildOptions = {}): Reggua
     metrics,
     counter,
     audit,
-    redactAddress: redact
+    redactAddress: redact,
+    lists,
+    mx
   }
   // expired sessions and old rate-limit windows are deleted now and then (every instance may
   // sweep: the deletes are idempotent)
@@ -250,7 +257,7 @@ export function buildApp (config: LoadedConfig, opts: BuildOptions = {}): Reggua
     findInvite: (medium, address) => pendingInvite(store, runtime.config.policy, medium, address)
   })))
   proxy.route({ method: ['GET', 'HEAD'], url: AVAILABLE_PATH, handler: watched(availableHandler(context)) })
-  proxy.addHook('onReady', async () => { await storeReady; await hashKeyReady })
+  proxy.addHook('onReady', async () => { await storeReady; await hashKeyReady; await lists.ready() })
 
   if (config.settings.log.requests) {
     proxy.addHook('onRequest', async (request, reply) => {
@@ -285,6 +292,9 @@ export function buildApp (config: LoadedConfig, opts: BuildOptions = {}): Reggua
     admin,
     context,
     reconfigure (next) {
+      // the lists keep their copies (no download here); the new policy's slots are bound first
+      lists.adopt(next)
+      mx.configure(next.settings.dns)
       runtime = makeRuntime(next)
       // Node reads it at each check; the check interval stays the one chosen at start-up
       proxy.server.headersTimeout = next.settings.server.headers_timeout_ms
@@ -294,6 +304,7 @@ export function buildApp (config: LoadedConfig, opts: BuildOptions = {}): Reggua
       clearInterval(sweeper)
       // after the listeners: every decision made is queued by now; before the store closes
       await audit.close()
+      await lists.close()
       await Promise.all([pool.close(), passThroughPool.close()])
       await counter.close?.()
       if (opts.store === undefined) await store.close()

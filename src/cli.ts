@@ -2,11 +2,14 @@
 import { BlockList } from 'node:net'
 import { parseArgs } from 'node:util'
 import { CommandError, CommandUsageError, invitesCommand, pendingForCheck } from './commands/invites.js'
+import { cachedLists, listsCommand, ListsUsageError } from './commands/lists.js'
 import { ConfigError, loadConfig, type LoadedConfig } from './config/load.js'
 import { sampleConfig } from './config/sample.js'
 import { masPolicyYaml } from './commands/export-mas.js'
 import { canonicalEmail, canonicalMsisdnNumber, type Medium } from './policy/canonical.js'
-import { decide, describeDecision } from './policy/policy.js'
+import { decideAddress } from './dns/decide.js'
+import { MxResolver } from './dns/mx.js'
+import { describeDecision } from './policy/policy.js'
 import { decideRequester, describeRequesterDecision } from './policy/requester.js'
 import { emptyConstraints } from './policy/string-constraints.js'
 import { decideUsername, describeUsernameDecision, registeredLocalpart } from './policy/username.js'
@@ -14,14 +17,19 @@ import { decideUsername, describeUsernameDecision, registeredLocalpart } from '.
 const USAGE = `usage:
   regguard [serve] --config FILE            run the proxy (FILE may also come from REGGUARD_CONFIG)
   regguard check-config --config FILE       validate a configuration; exit 0 when valid
-  regguard policy check --config FILE email ADDRESS
+  regguard policy check --config FILE [--no-dns] email ADDRESS
   regguard policy check --config FILE msisdn NUMBER
   regguard policy check --config FILE username NAME
   regguard policy check --config FILE --ip ADDR --user-agent UA [email ADDRESS | msisdn NUMBER | username NAME]
                                             print the decision and the rule; exit 0 allow, 1 deny
-                                            (--ip, --user-agent: the requester rules, judged first)
+                                            (--ip, --user-agent: the requester rules, judged first;
+                                            live lists from lists.cache_dir; --no-dns skips the
+                                            mail-server rules)
   regguard export mas-policy --config FILE  print the policy as MAS policy.data (YAML), with a
                                             comment for everything MAS cannot express
+  regguard lists status --config FILE       each live list: source, cached entries, last fetch
+  regguard lists refresh --config FILE      fetch the live lists into lists.cache_dir now; exit 1
+                                            when one fails
   regguard config sample                    print the sample configuration, generated from the schema
   regguard invites add --config FILE email ADDRESS    (or: msisdn NUMBER)
   regguard invites list --config FILE [--medium M] [--address A] [--inviter U] [--limit N] [--from TOKEN]
@@ -49,7 +57,7 @@ function load (file: string | undefined): LoadedConfig {
 
 interface RequesterOptions { ip: string | undefined, userAgent: string | undefined }
 
-async function policyCheck (config: LoadedConfig, medium: string | undefined, address: string | undefined, requester: RequesterOptions): Promise<number> {
+async function policyCheck (config: LoadedConfig, medium: string | undefined, address: string | undefined, requester: RequesterOptions, noDns: boolean): Promise<number> {
   const judgeRequester = requester.ip !== undefined || requester.userAgent !== undefined
   if (judgeRequester) {
     const rules = config.policy.requester ?? { ips: [], anyIp: new BlockList(), userAgents: emptyConstraints() }
@@ -69,9 +77,19 @@ async function policyCheck (config: LoadedConfig, medium: string | undefined, ad
   if ((medium !== 'email' && medium !== 'msisdn') || address === undefined) throw new UsageError('policy check needs: email ADDRESS, msisdn NUMBER, username NAME, or --ip ADDR / --user-agent UA')
   const canonical = medium === 'email' ? canonicalEmail(address) : canonicalMsisdnNumber(address)
   if (!canonical.ok) fail(`cannot parse ${medium} ${JSON.stringify(address)}: ${canonical.reason}`)
-  const invite = await pendingForCheck(config, medium as Medium, canonical.address)
-  const decision = decide(config.policy, medium as Medium, canonical.address, invite)
-  process.stdout.write(`${decision.allowed ? 'allow' : 'deny'} ${medium} ${canonical.address}: ${describeDecision(decision)}\n`)
+  const lists = cachedLists(config)
+  for (const s of lists.status()) {
+    if (s.fetched_at === null) process.stderr.write(`regguard: note: ${s.source} has no cached copy (regguard lists refresh fetches it)\n`)
+  }
+  await lists.close()
+  // the invite is asked first, as the order reads: the rule named is the one that decided
+  const { decision, mx } = await decideAddress(config.policy, medium as Medium, canonical.address, {
+    findInvite: () => pendingForCheck(config, medium as Medium, canonical.address),
+    lookupMx: noDns ? null : new MxResolver(config.settings.dns).lookup,
+    inviteFirst: true
+  })
+  const skipped = mx?.kind === 'skipped' ? ' (mail-server rules not checked: --no-dns)' : ''
+  process.stdout.write(`${decision.allowed ? 'allow' : 'deny'} ${medium} ${canonical.address}: ${describeDecision(decision)}${skipped}\n`)
   return decision.allowed ? 0 : 1
 }
 
@@ -101,12 +119,14 @@ export async function main (argv: string[]): Promise<number> {
       inviter: { type: 'string' },
       // policy check only
       ip: { type: 'string' },
-      'user-agent': { type: 'string' }
+      'user-agent': { type: 'string' },
+      'no-dns': { type: 'boolean' }
     },
     allowPositionals: true
   })
   if (values.help === true) { process.stdout.write(USAGE); return 0 }
   const [command = 'serve', ...rest] = positionals
+  if (values['no-dns'] === true && command !== 'policy') throw new UsageError('--no-dns belongs to policy check')
   const listOptions = { medium: values.medium, address: values.address, limit: values.limit, from: values.from }
   if ((command !== 'invites' || rest[0] !== 'list') && Object.values(listOptions).some((v) => v !== undefined)) {
     throw new UsageError('--medium, --address, --limit and --from belong to invites list')
@@ -130,13 +150,20 @@ export async function main (argv: string[]): Promise<number> {
     }
     case 'policy':
       if (rest[0] !== 'check') throw new UsageError('unknown policy command')
-      return await commandErrors(() => policyCheck(load(values.config), rest[1], rest[2], requester))
+      return await commandErrors(() => policyCheck(load(values.config), rest[1], rest[2], requester, values['no-dns'] === true))
     case 'export': {
       if (rest[0] !== 'mas-policy') throw new UsageError('unknown export command (known: mas-policy)')
       const config = load(values.config)
       process.stdout.write(masPolicyYaml(config.settings, config.policy, config.file ?? '(defaults)'))
       return 0
     }
+    case 'lists':
+      try {
+        return await listsCommand(load(values.config), rest[0], { out: (text) => process.stdout.write(text), err: (text) => process.stderr.write(text) })
+      } catch (err) {
+        if (err instanceof ListsUsageError) throw new UsageError(err.message)
+        throw err
+      }
     case 'config':
       if (rest[0] !== 'sample') throw new UsageError('unknown config command')
       process.stdout.write(sampleConfig())

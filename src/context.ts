@@ -1,6 +1,8 @@
 import type { Dispatcher } from 'undici'
 import type { DecisionRecorder } from './audit/recorder.js'
 import type { Medium } from './policy/canonical.js'
+import type { MxResolver } from './dns/mx.js'
+import type { LiveLists } from './lists/live.js'
 import type { Metrics } from './metrics.js'
 import type { HitCounter } from './ratelimit/counter.js'
 import type { InFlight } from './ratelimit/in-flight.js'
@@ -33,4 +35,8 @@ export interface AppContext {
   audit: DecisionRecorder
   /** An address fit for logs (log.full_addresses, else keyed hashes under the key loaded at start-up) */
   redactAddress: (medium: Medium, address: string) => string
+  /** The *_urls domain lists: cached, refreshed in the background */
+  lists: LiveLists
+  /** DNS for the mail-server rules (dns.*), answers kept for their TTL */
+  mx: MxResolver
 }

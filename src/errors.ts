@@ -30,6 +30,9 @@ export const MATRIX_ERRORS = {
   USERNAME_DENIED: { status: 400, errcode: 'M_INVALID_USERNAME', error: 'This username is not allowed on this server' },
   USERNAME_REQUIRED: { status: 400, errcode: 'M_MISSING_PARAM', error: 'This server requires a username of your choice' },
   REQUESTER_DENIED: { status: 403, errcode: 'M_FORBIDDEN', error: 'Requests from your network or client are not allowed on this server' },
+  // register.policy.threepid.email.mx.on_error: deny. Not M_THREEPID_DENIED, which clients show
+  // as final; a 503 with M_UNKNOWN tells the user to retry (Element shows the error text)
+  THREEPID_CHECK_UNAVAILABLE: { status: 503, errcode: 'M_UNKNOWN', error: 'The mail servers of this email domain could not be checked right now; try again later' },
   TOO_LARGE: { status: 413, errcode: 'M_TOO_LARGE', error: 'Request body too large' },
   LIMIT_EXCEEDED: { status: 429, errcode: 'M_LIMIT_EXCEEDED', error: 'Too many requests' },
   // server.per_client_concurrency: the client's own requests must finish first

@@ -1,4 +1,4 @@
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client'
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
 
 // Prometheus metrics, one registry per app (so two apps in one process, as in tests, never
 // share counters). Served on the admin listener at GET /metrics.
@@ -71,6 +71,27 @@ export class Metrics {
   readonly configReloads = new Counter({
     name: 'regguard_config_reloads_total',
     help: 'Configuration reloads (SIGHUP), by result (ok, refused)',
+    labelNames: ['result'] as const,
+    registers: [this.registry]
+  })
+
+  readonly listRefreshes = new Counter({
+    name: 'regguard_list_refreshes_total',
+    help: 'Refreshes of the live domain lists (*_urls), by result (ok, not_modified, error, refused)',
+    labelNames: ['result'] as const,
+    registers: [this.registry]
+  })
+
+  readonly listEntries = new Gauge({
+    name: 'regguard_list_entries',
+    help: 'Entries of each live domain list in force',
+    labelNames: ['list'] as const,
+    registers: [this.registry]
+  })
+
+  readonly mxLookups = new Counter({
+    name: 'regguard_mx_lookups_total',
+    help: 'Mail-server lookups for the mx rules, by result (hosts, no_mail, failed, cached)',
     labelNames: ['result'] as const,
     registers: [this.registry]
   })

@@ -52,16 +52,20 @@ export async function start (config: LoadedConfig, logger: Logger): Promise<Runn
     return stopping
   }
   const reload = (): boolean => {
+    // SIGHUP also refreshes the live lists, in the background: the reload never waits on them
+    const refresh = (): void => { void app.context.lists.refreshAll() }
     try {
       const next = loadConfig({ file: current.file })
       app.reconfigure(next)
       current = next
       app.context.metrics.configReloads.inc({ result: 'ok' })
       logger.info({ config: next.file }, 'configuration reloaded')
+      refresh()
       return true
     } catch (err) {
       app.context.metrics.configReloads.inc({ result: 'refused' })
       logger.error({ err: (err as Error).message }, 'configuration reload refused; the previous configuration stays in force')
+      refresh()
       return false
     }
   }

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
-import { compilePattern, emptySide, PolicyConfigError, type ListSide, type Policy } from '../policy/policy.js'
+import { newSlot } from '../policy/live-slot.js'
+import { compilePattern, emptyMxPolicy, emptySide, PolicyConfigError, type ListSide, type Policy } from '../policy/policy.js'
 import type { Settings } from './settings.js'
 
 // Turns the register.policy settings (and the list files they name) into a compiled Policy.
@@ -18,7 +19,7 @@ function addDomains (side: ListSide, entries: Iterable<string>, where: (i: numbe
 // lines would stay in RSS long after the load, and so would the whole text as one string
 // (every line sliced from it keeps it alive, e.g. as a RegExp's last input). Cutting the
 // UTF-8 bytes at "\n" and "#" is safe: ASCII bytes never occur inside a multi-byte character.
-function* fileEntries (bytes: Buffer): Generator<[number, string]> {
+export function* fileEntries (bytes: Buffer): Generator<[number, string]> {
   let n = 0
   // the next "#" at or after the current line; searched again only once passed
   let hash = bytes.indexOf(0x23)
@@ -55,7 +56,7 @@ export function buildPolicy (settings: Settings, baseDir: string): Policy {
   const policy: Policy = {
     allowed: p.allowed,
     invite: p.invite,
-    email: { whitelist: emptySide(), blacklist: emptySide() },
+    email: { whitelist: emptySide(), blacklist: emptySide(), mx: emptyMxPolicy() },
     msisdn: { whitelist: emptySide(), blacklist: emptySide() }
   }
   for (const color of ['whitelist', 'blacklist'] as const) {
@@ -65,7 +66,15 @@ export function buildPolicy (settings: Settings, baseDir: string): Policy {
     if (p.threepid.email.domain[color].length > 0) side.domainSources.push(key)
     addDomainFiles(side, p.threepid.email.domain[`${color}_files`], `${key}_files`, baseDir)
     side.patterns = p.threepid.email.pattern[color].map((src, i) => compilePattern(src, `${base}.email.pattern.${color}[${i}]`))
+    // filled by src/lists/live.ts from its cache and fetches: loading config never waits on the network
+    side.live = [...new Set(p.threepid.email.domain[`${color}_urls`])].map(newSlot)
+    const mxKey = `${base}.email.mx.${color}`
+    p.threepid.email.mx[color].forEach((entry, i) => {
+      if (!policy.email.mx[color].add(entry)) throw new PolicyConfigError(`${mxKey}[${i}]`, `${JSON.stringify(entry)} is not a host name`)
+    })
     policy.msisdn[color].patterns = p.threepid.msisdn.pattern[color].map((src, i) => compilePattern(src, `${base}.msisdn.pattern.${color}[${i}]`))
   }
+  policy.email.mx.require = p.threepid.email.mx.require
+  policy.email.mx.onError = p.threepid.email.mx.on_error
   return policy
 }

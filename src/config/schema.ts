@@ -1,5 +1,6 @@
 import { addStoreFormats } from '../store/config-formats.js'
 import { addFormats } from './formats.js'
+import { addListFormats, dnsBranch, listsBranch, liveListKeys, mxKeys } from './schema-lists.js'
 
 // The one source of truth for configuration: convict validates against it, the environment
 // overrides come from it, and config/regguard.example.yaml is generated from it.
@@ -38,8 +39,11 @@ function threepidLists (aliasOf?: string): Branch {
         whitelist: leaf('email.domain.whitelist', 'Email domains that may register: "*example.org" (domain and subdomains), ".example.org" (subdomains only), "example.org" (exactly).'),
         blacklist: leaf('email.domain.blacklist', 'Email domains that may not register, same syntax as the whitelist.'),
         whitelist_files: leaf('email.domain.whitelist_files', 'Files of whitelisted domains, one a line; "#" starts a comment. Relative to the config file.'),
-        blacklist_files: leaf('email.domain.blacklist_files', 'Files of blacklisted domains (e.g. a disposable-email list), one a line. Relative to the config file.')
+        blacklist_files: leaf('email.domain.blacklist_files', 'Files of blacklisted domains (e.g. a disposable-email list), one a line. Relative to the config file.'),
+        // not in ma1sd: no alias in its doc layout
+        ...(aliasOf ? {} : liveListKeys())
       },
+      ...(aliasOf ? {} : { mx: mxKeys() }),
       pattern: {
         whitelist: leaf('email.pattern.whitelist', 'Regular expressions that allow a canonical address when they match all of it.'),
         blacklist: leaf('email.pattern.blacklist', 'Regular expressions that deny a canonical address when they match all of it.')
@@ -142,6 +146,8 @@ export const SCHEMA: Branch = {
     url: { doc: 'Where invites (and registration sessions) are kept: sqlite://FILE (relative to the working directory; one instance) or postgres://USER:PASSWORD@HOST:PORT/DATABASE (several instances share it). Migrated at start-up.', format: 'storage-url', default: 'sqlite://./data/regguard.sqlite' },
     timeout_ms: { doc: 'How long a request waits for the store (an invite or validation-session lookup) before it is refused with a temporary error (503), as when the store is down; a PostgreSQL query unanswered by then also has its connection closed and replaced. Read at start-up.', format: 'positive-duration', default: 5000 }
   },
+  lists: listsBranch(),
+  dns: dnsBranch(),
   invites: {
     ttl: { doc: 'How long an invite stays pending: milliseconds, or e.g. "7 days" (ma1sd\'s default).', format: 'positive-duration', default: 604800000, sampleValue: '7 days' },
     learn: {
@@ -179,6 +185,7 @@ export function leaves (node: Branch = SCHEMA, prefix = ''): Array<[string, Leaf
 export function convictSchema (node: Branch = SCHEMA, prefix = ''): Record<string, unknown> {
   addFormats()
   addStoreFormats()
+  addListFormats()
   const out: Record<string, unknown> = {}
   for (const [k, v] of Object.entries(node)) {
     const path = prefix === '' ? k : `${prefix}.${k}`

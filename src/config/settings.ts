@@ -2,14 +2,16 @@
 
 export interface ThreepidLists {
   email: {
-    domain: { whitelist: string[], blacklist: string[], whitelist_files: string[], blacklist_files: string[] }
+    domain: { whitelist: string[], blacklist: string[], whitelist_files: string[], blacklist_files: string[], whitelist_urls: string[], blacklist_urls: string[] }
     pattern: { whitelist: string[], blacklist: string[] }
+    mx: MxSettings
   }
   msisdn: { pattern: { whitelist: string[], blacklist: string[] } }
 }
 
 /** MAS's string constraints (src/policy/string-constraints.ts) */
 export interface ConstraintSettings { literals: string[], prefixes: string[], suffixes: string[], substrings: string[], regexes: string[] }
+export interface MxSettings { require: boolean, blacklist: string[], whitelist: string[], on_error: 'deny' | 'allow' }
 
 export interface Settings {
   server: {
@@ -47,6 +49,9 @@ export interface Settings {
   }
   /** timeout_ms in milliseconds */
   storage: { url: string, timeout_ms: number }
+  /** refresh in milliseconds */
+  lists: { refresh: number, timeout_ms: number, max_bytes: number, cache_dir: string }
+  dns: { servers: string[], timeout_ms: number }
   /** ttl in milliseconds */
   invites: {
     ttl: number

@@ -2,6 +2,8 @@ import { domainOf, type Medium } from './canonical.js'
 import { DomainSet } from './domain-set.js'
 import type { RequesterRules } from './requester.js'
 import type { UsernameRules } from './username.js'
+import { displaySource, type LiveSlot } from './live-slot.js'
+import { emptyMxPolicy, mxAllow, mxBlacklistActive, mxDeny, mxWhitelistActive, type MxFacts, type MxPolicy } from './mx-rules.js'
 
 // The registration policy: pure data compiled once from config, and one pure decision
 // function. No I/O here: list files are read by the config loader, invites by the caller.
@@ -13,32 +15,38 @@ export interface ListSide {
   /** Where domain entries came from, for messages: config keys and file names. */
   domainSources: string[]
   patterns: PatternRule[]
+  /** Lists fetched over HTTP(S) (the *_urls keys), in the same entry syntax as domains */
+  live: LiveSlot[]
 }
 
 export interface Policy {
   allowed: boolean
   invite: boolean
-  email: { whitelist: ListSide, blacklist: ListSide }
+  email: { whitelist: ListSide, blacklist: ListSide, mx: MxPolicy }
   msisdn: { whitelist: ListSide, blacklist: ListSide }
   /** MAS-style gates of their own, outside the 3PID decision order (absent: none) */
   username?: UsernameRules
   requester?: RequesterRules
 }
 
-export type RuleKind = 'invite' | 'blacklist' | 'whitelist' | 'default'
+export type RuleKind = 'invite' | 'blacklist' | 'whitelist' | 'default' | 'mx_require' | 'mx_error'
 
 export interface Decision {
   allowed: boolean
   rule: RuleKind
   /** What made it: the matching entry, pattern, invite id, or the default's value. */
   detail: string
+  /** The denial may not hold on a retry (a DNS lookup failed): answered as a temporary error */
+  temporary?: true
 }
 
 export interface PendingInvite { id: string }
 
 export function emptySide (): ListSide {
-  return { domains: new DomainSet(), domainSources: [], patterns: [] }
+  return { domains: new DomainSet(), domainSources: [], patterns: [], live: [] }
 }
+
+export { emptyMxPolicy, type MxFacts }
 
 export class PolicyConfigError extends Error {
   constructor (readonly key: string, message: string) {
@@ -60,24 +68,60 @@ function matchSide (side: ListSide, medium: Medium, address: string): string | u
     const m = side.domains.match(domainOf(address))
     if (m) return `domain ${m.entry}`
   }
+  if (medium === 'email') {
+    for (const slot of side.live) {
+      if (slot.domains.size === 0) continue
+      const m = slot.domains.match(domainOf(address))
+      if (m) return `domain ${m.entry} (list ${displaySource(slot.url)})`
+    }
+  }
   for (const p of side.patterns) {
     if (p.regex.test(address)) return `pattern ${p.source}`
   }
   return undefined
 }
 
+/** Either the decision, or the domain whose mail servers the next rule needs to know. */
+export type Pass = { decision: Decision } | { needsMx: string }
+
 /**
- * ma1sd's order: a pending invite (when enabled) allows; else any blacklist match denies;
- * else any whitelist match allows; else the default. `address` must be canonical.
+ * ma1sd's order, extended: a pending invite (when enabled) allows; else any blacklist kind
+ * denies (domain lists, patterns, then the mail-server rules: require, mx blacklist); else any
+ * whitelist kind allows (domain lists, patterns, then the mx whitelist); else the default.
+ * `address` must be canonical. With `mx` undefined, a rule that needs DNS answers
+ * { needsMx } instead of deciding: the caller looks up and calls again with the facts, so no
+ * lookup happens once an earlier rule has decided.
  */
-export function decide (policy: Policy, medium: Medium, address: string, invite?: PendingInvite | null): Decision {
-  if (policy.invite && invite) return { allowed: true, rule: 'invite', detail: invite.id }
+export function evaluate (policy: Policy, medium: Medium, address: string, invite: PendingInvite | null | undefined, mx: MxFacts | undefined): Pass {
+  if (policy.invite && invite) return { decision: { allowed: true, rule: 'invite', detail: invite.id } }
   const lists = policy[medium]
   const black = matchSide(lists.blacklist, medium, address)
-  if (black !== undefined) return { allowed: false, rule: 'blacklist', detail: black }
+  if (black !== undefined) return { decision: { allowed: false, rule: 'blacklist', detail: black } }
+  const mxPolicy = medium === 'email' ? policy.email.mx : undefined
+  if (mxPolicy !== undefined && mxBlacklistActive(mxPolicy)) {
+    if (mx === undefined) return { needsMx: domainOf(address) }
+    const d = mxDeny(mxPolicy, domainOf(address), mx)
+    if (d !== undefined) return { decision: d }
+  }
   const white = matchSide(lists.whitelist, medium, address)
-  if (white !== undefined) return { allowed: true, rule: 'whitelist', detail: white }
-  return { allowed: policy.allowed, rule: 'default', detail: `allowed: ${String(policy.allowed)}` }
+  if (white !== undefined) return { decision: { allowed: true, rule: 'whitelist', detail: white } }
+  if (mxPolicy !== undefined && mxWhitelistActive(mxPolicy)) {
+    if (mx === undefined) return { needsMx: domainOf(address) }
+    const d = mxAllow(mxPolicy, mx)
+    if (d !== undefined) return { decision: d }
+  }
+  return { decision: { allowed: policy.allowed, rule: 'default', detail: `allowed: ${String(policy.allowed)}` } }
+}
+
+/**
+ * The decision when no rule needs DNS, or with the mail-server facts already known. A policy
+ * whose mail-server rules need a lookup not given here is a programming error (src/dns/decide.ts
+ * does the lookup), never a silent allow.
+ */
+export function decide (policy: Policy, medium: Medium, address: string, invite?: PendingInvite | null, mx?: MxFacts): Decision {
+  const pass = evaluate(policy, medium, address, invite, mx)
+  if ('needsMx' in pass) throw new Error(`the mail-server rules need a DNS lookup for ${pass.needsMx}: decide through decideAddress`)
+  return pass.decision
 }
 
 /** Would anything but an invite allow this address? Used by the 3pid-checker answer. */
@@ -90,6 +134,8 @@ export function describeDecision (d: Decision): string {
   switch (d.rule) {
     case 'invite': return `allowed by invite ${d.detail}`
     case 'default': return `${verb} by default (${d.detail})`
+    case 'mx_require': return `${verb} by mx.require: ${d.detail}`
+    case 'mx_error': return `${verb} by mx.on_error (deny): ${d.detail}`
     default: return `${verb} by ${d.rule} ${d.detail}`
   }
 }

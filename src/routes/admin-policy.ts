@@ -3,7 +3,8 @@ import type { AppContext } from '../context.js'
 import { missingParamsMessage } from '../errors.js'
 import { pendingInvite } from '../invites/pending.js'
 import { canonicalEmail, canonicalMsisdnNumber } from '../policy/canonical.js'
-import { decide, describeDecision, type ListSide } from '../policy/policy.js'
+import { decideAddress } from '../dns/decide.js'
+import { describeDecision, type ListSide } from '../policy/policy.js'
 import { ADMIN_PREFIX } from './admin-invites.js'
 import { fail, single, withAdminToken } from './admin-scope.js'
 
@@ -48,8 +49,11 @@ export function adminPolicyRoutes (admin: FastifyInstance, ctx: AppContext): voi
       if (!canonical.ok) return fail(reply, 'INVALID_PARAM', `cannot parse ${medium} ${JSON.stringify(address)}: ${canonical.reason}`)
       const { config } = ctx.runtime()
       // the invite is looked up as the proxy looks it up (an unreachable store answers 503)
-      const invite = await pendingInvite(ctx.store, config.policy, medium, canonical.address)
-      const decision = decide(config.policy, medium, canonical.address, invite)
+      const { decision } = await decideAddress(config.policy, medium, canonical.address, {
+        findInvite: () => pendingInvite(ctx.store, config.policy, medium, canonical.address),
+        lookupMx: ctx.mx.lookup,
+        inviteFirst: true
+      })
       return { medium, address: canonical.address, allowed: decision.allowed, rule: decision.rule, detail: decision.detail, description: describeDecision(decision) }
     })
   })

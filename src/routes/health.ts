@@ -9,7 +9,9 @@ export function healthRoutes (admin: FastifyInstance, ctx: AppContext): void {
   // alive: the process answers
   admin.get('/health', async () => ({ status: 'ok' }))
 
-  // ready: the homeserver answers (any HTTP status counts) and the store answers a query now
+  // ready: the homeserver answers (any HTTP status counts) and the store answers a query now. The
+  // live lists are shown, never counted: a list source down keeps its last copy, and is no reason
+  // to take the proxy out of rotation
   admin.get('/ready', async (_request, reply) => {
     const [homeserver, store] = await Promise.all([
       exchange(ctx.pool, { method: 'GET', path: '/_matrix/client/versions', headers: [], body: null }).then((r) => r.ok ? 'ok' : r.failure),
@@ -18,7 +20,8 @@ export function healthRoutes (admin: FastifyInstance, ctx: AppContext): void {
       ctx.store.ping().then(() => 'ok', (err: Error) => `error: ${err instanceof StoreUnavailableError ? err.reason : err.message}`)
     ])
     const ready = homeserver === 'ok' && store === 'ok'
-    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', homeserver, store })
+    const lists = ctx.lists.status()
+    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', homeserver, store, ...(lists.length > 0 ? { lists } : {}) })
   })
 
   admin.get('/metrics', async (_request, reply) => {

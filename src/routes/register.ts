@@ -3,7 +3,8 @@ import type { AppContext } from '../context.js'
 import { requestArgs, stringArg } from '../parse/twisted-args.js'
 import type { Medium } from '../policy/canonical.js'
 import { completesThreepidFreeFlow, keepThreepidFlows, readCompleted, readFlows, servesOnlyThreepidFreeFlows, type Flow } from '../policy/flows.js'
-import { decide, type PendingInvite } from '../policy/policy.js'
+import { decideAddress } from '../dns/decide.js'
+import type { PendingInvite } from '../policy/policy.js'
 import { APPSERVICE_STAGE, parseRegisterRequest, THREEPID_STAGE, type RegisterAuth } from '../policy/register-auth.js'
 import { parseJsonObject } from '../policy/token-request.js'
 import { exchange, sendExchanged, type Exchanged } from '../proxy/exchange.js'
@@ -30,7 +31,7 @@ export interface RegisterDeps {
   findInvite: (medium: Medium, address: string) => Promise<PendingInvite | null>
 }
 
-type Verdict = { ok: true } | { ok: false, why: string }
+type Verdict = { ok: true } | { ok: false, why: string, temporary?: true }
 
 async function checkThreepidStage (ctx: AppContext, deps: RegisterDeps, auth: RegisterAuth, stageMedium: Medium): Promise<Verdict> {
   if (auth.malformedCreds || auth.creds.length === 0) return { ok: false, why: 'no usable threepid_creds' }
@@ -42,9 +43,11 @@ async function checkThreepidStage (ctx: AppContext, deps: RegisterDeps, auth: Re
     if (session.endpoint === 'account' && config.settings.register.policy.only_check_at_registration) {
       return { ok: false, why: 'validation session from /account/3pid, which is not policed' }
     }
-    const invite = config.policy.invite ? await deps.findInvite(session.medium, session.address) : null
-    const decision = decide(config.policy, session.medium, session.address, invite)
-    if (!decision.allowed) return { ok: false, why: `address no longer allowed (${decision.rule} ${decision.detail})` }
+    const { decision } = await decideAddress(config.policy, session.medium, session.address, {
+      findInvite: () => deps.findInvite(session.medium, session.address),
+      lookupMx: ctx.mx.lookup
+    })
+    if (!decision.allowed) return { ok: false, why: `address no longer allowed (${decision.rule} ${decision.detail})`, ...(decision.temporary === true ? { temporary: true as const } : {}) }
   }
   return { ok: true }
 }
@@ -128,6 +131,7 @@ export function registerHandler (ctx: AppContext, deps: RegisterDeps) {
         sendError(res, 'STORE_UNAVAILABLE')
         return
       }
+      if (!verdict.ok && verdict.temporary === true) { sendError(res, 'THREEPID_CHECK_UNAVAILABLE'); return }
       if (!verdict.ok) { refuse('SESSION_DENIED', verdict.why); return }
     } else if (require3pid && auth.type !== null && auth.type !== APPSERVICE_STAGE) {
       const state = await probeSession(ctx, request, auth.session)

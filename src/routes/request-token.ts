@@ -3,7 +3,8 @@ import type { AppContext } from '../context.js'
 import type { MatrixErrorName } from '../errors.js'
 import { pendingInvite } from '../invites/pending.js'
 import type { Logger } from '../log.js'
-import { decide, type Decision } from '../policy/policy.js'
+import type { Decision } from '../policy/policy.js'
+import { decideAddress } from '../dns/decide.js'
 import { parseJsonObject, parseTokenRequest } from '../policy/token-request.js'
 import type { UpstreamAnswer } from '../proxy/forward.js'
 import type { Medium } from '../policy/canonical.js'
@@ -14,6 +15,7 @@ import { clientKey } from '../ratelimit/client-key.js'
 import { checkLimit } from '../ratelimit/limiter.js'
 import { withDeadline } from '../deadline.js'
 import { forwardAsReceived } from './upstream.js'
+import { StoreUnavailableError } from '../store/guarded.js'
 import { requesterAllowed } from './user-rules.js'
 
 /** The homeserver's answer is read for its sid; a requestToken answer is tiny. */
@@ -58,19 +60,20 @@ export function requestTokenHandler (ctx: AppContext, routeOf: (request: Fastify
     if (register.rate_limit.enabled && !(await withinLimit(ctx, request, res, 'address', `${parsed.medium}:${parsed.address}`, register.rate_limit.per_address))) return
 
     // an invite can only turn a denial into an allow: the store is asked only then (an
-    // address the lists allow anyway is logged with their rule, not the invite's)
-    let decision: Decision = decide(config.policy, parsed.medium, parsed.address, null)
-    if (!decision.allowed && config.policy.invite) {
-      let invite
-      try {
-        invite = await pendingInvite(ctx.store, config.policy, parsed.medium, parsed.address)
-      } catch (err) {
-        // neither answer is safe to guess: refused for now, nothing forwarded, the client retries
-        request.log.warn({ err, endpoint: route.endpoint, medium: route.medium, client_ip: request.ip }, 'invite lookup failed; refused with a temporary error')
-        sendError(res, 'STORE_UNAVAILABLE')
-        return
-      }
-      if (invite !== null) decision = decide(config.policy, parsed.medium, parsed.address, invite)
+    // address the lists allow anyway is logged with their rule, not the invite's); DNS only
+    // when a mail-server rule is reached
+    let decision: Decision
+    try {
+      ({ decision } = await decideAddress(config.policy, parsed.medium, parsed.address, {
+        findInvite: () => pendingInvite(ctx.store, config.policy, parsed.medium, parsed.address),
+        lookupMx: ctx.mx.lookup
+      }))
+    } catch (err) {
+      if (!(err instanceof StoreUnavailableError)) throw err
+      // neither answer is safe to guess: refused for now, nothing forwarded, the client retries
+      request.log.warn({ err, endpoint: route.endpoint, medium: route.medium, client_ip: request.ip }, 'invite lookup failed; refused with a temporary error')
+      sendError(res, 'STORE_UNAVAILABLE')
+      return
     }
     // built only when written: the address hash is a SHA-256 per request
     if ((request.log as Logger).isLevelEnabled('info')) {
@@ -87,6 +90,7 @@ export function requestTokenHandler (ctx: AppContext, routeOf: (request: Fastify
     ctx.metrics.decisions.inc({ endpoint: route.endpoint, medium: route.medium, result: decision.allowed ? 'allow' : 'deny', rule: decision.rule })
     ctx.audit.record({ endpoint: `${route.endpoint}/requestToken`, medium: parsed.medium, address: parsed.address, result: decision.allowed ? 'allow' : 'deny', rule: decision.rule, detail: decision.detail, client_ip: request.ip })
 
+    if (!decision.allowed && decision.temporary === true) { sendError(res, 'THREEPID_CHECK_UNAVAILABLE'); return }
     if (!decision.allowed) {
       const custom = route.medium === 'email' ? config.settings.register.messages.email_denied : config.settings.register.messages.msisdn_denied
       sendError(res, DENIED[`${route.endpoint}/${route.medium}`] as MatrixErrorName, custom === '' ? null : custom)

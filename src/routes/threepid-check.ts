@@ -3,7 +3,7 @@ import type { AppContext } from '../context.js'
 import { matrixError, missingParamsMessage, type MatrixErrorName } from '../errors.js'
 import { canonicalInviteAddress } from '../invites/learn.js'
 import { pendingInvite } from '../invites/pending.js'
-import { decideWithoutInvite } from '../policy/policy.js'
+import { decideAddress } from '../dns/decide.js'
 
 // The backend of Synapse's threepid_checker module (matrix-org/synapse-3pid-checker), so
 // Synapse enforces regguard's policy itself, even for requests that never crossed the proxy.
@@ -35,7 +35,8 @@ export function threepidCheckRoute (admin: FastifyInstance, ctx: AppContext): vo
 
     const { config } = ctx.runtime()
     const hs = config.settings.homeserver.server_name
-    const base = decideWithoutInvite(config.policy, c.medium, c.address)
+    // a failed mail-server lookup (on_error deny) is a denial here: the module has no "try again"
+    const { decision: base } = await decideAddress(config.policy, c.medium, c.address, { findInvite: null, lookupMx: ctx.mx.lookup })
     let answer: Record<string, unknown>
     if (base.allowed) answer = { hs }
     else if (config.policy.invite) {

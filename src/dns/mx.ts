@@ -1,0 +1,105 @@
+import { getServers } from 'node:dns'
+import { canonicalDomain } from '../policy/canonical.js'
+import type { MxFacts } from '../policy/mx-rules.js'
+import type { Settings } from '../config/settings.js'
+import { NEGATIVE_TTL_DEFAULT, query, type QueryResult } from './client.js'
+import { parseServer, type DnsServer } from './servers.js'
+
+// Where a domain's mail goes, as the mail-server rules need it, with answers kept for their TTL.
+
+/** No answer is kept longer than this, whatever its TTL says (a list changes; so does DNS). */
+export const MAX_CACHE_SECONDS = 3600
+/** Past this many domains the cache starts again (a scan of random domains cannot grow it). */
+const MAX_CACHE_ENTRIES = 10_000
+
+export type MxLookup = (domain: string) => Promise<MxFacts>
+
+interface Cached { facts: MxFacts, expiresAt: number }
+
+export interface MxCounters { inc: (labels: { result: string }) => void }
+
+function minTtl (...ttls: Array<number | null>): number {
+  const known = ttls.filter((t): t is number => t !== null)
+  return known.length === 0 ? NEGATIVE_TTL_DEFAULT : Math.min(...known)
+}
+
+const hostName = (exchange: string): string => {
+  const bare = exchange.replace(/\.$/, '').toLowerCase()
+  return canonicalDomain(bare) ?? bare
+}
+
+export class MxResolver {
+  private servers: DnsServer[] = []
+  private timeoutMs = 3000
+  private key = ''
+  private cache = new Map<string, Cached>()
+  private inFlight = new Map<string, Promise<MxFacts>>()
+
+  constructor (dns: Settings['dns'], private readonly counters?: MxCounters) {
+    this.configure(dns)
+  }
+
+  /** New settings; the cache is kept unless the servers changed. */
+  configure (dns: Settings['dns']): void {
+    const configured = dns.servers.length > 0 ? dns.servers : getServers()
+    const servers = configured.map(parseServer).filter((s): s is DnsServer => s !== null)
+    const key = JSON.stringify(servers)
+    if (key !== this.key) this.cache.clear()
+    this.key = key
+    this.servers = servers
+    this.timeoutMs = dns.timeout_ms
+  }
+
+  readonly lookup: MxLookup = async (domain) => {
+    const now = Date.now()
+    const hit = this.cache.get(domain)
+    if (hit !== undefined && hit.expiresAt > now) {
+      this.counters?.inc({ result: 'cached' })
+      return hit.facts
+    }
+    // concurrent requests for one domain share one lookup
+    let pending = this.inFlight.get(domain)
+    if (pending === undefined) {
+      pending = this.ask(domain).finally(() => this.inFlight.delete(domain))
+      this.inFlight.set(domain, pending)
+    }
+    return await pending
+  }
+
+  private async ask (domain: string): Promise<MxFacts> {
+    const { facts, ttl } = await mailHosts(this.servers, domain, Date.now() + this.timeoutMs)
+    this.counters?.inc({ result: facts.kind === 'hosts' ? 'hosts' : facts.kind === 'no-mail' ? 'no_mail' : 'failed' })
+    // a failure is not kept: the next request asks again
+    if (facts.kind !== 'failed' && ttl > 0) {
+      if (this.cache.size >= MAX_CACHE_ENTRIES) this.cache.clear()
+      this.cache.set(domain, { facts, expiresAt: Date.now() + Math.min(ttl, MAX_CACHE_SECONDS) * 1000 })
+    }
+    return facts
+  }
+}
+
+/**
+ * RFC 5321 5.1: the MX hosts; a single "." MX is RFC 7505's "no mail"; without MX records, the
+ * domain itself when it has an address (A or AAAA). No such domain receives no mail.
+ */
+export async function mailHosts (servers: DnsServer[], domain: string, deadline: number): Promise<{ facts: MxFacts, ttl: number }> {
+  const mx = await query(servers, domain, 'MX', deadline)
+  if (!mx.ok) return { facts: { kind: 'failed', why: mx.why }, ttl: 0 }
+  if (mx.rcode === 'NXDOMAIN') return { facts: { kind: 'no-mail', why: 'no such domain' }, ttl: minTtl(mx.ttl) }
+  if (mx.records.length > 0) {
+    const exchanges = mx.records.map((r) => String((r.data as { exchange?: unknown }).exchange ?? ''))
+    // RFC 7505 forbids a null MX beside other MX records; where both appear, the domain has
+    // still said it takes no mail
+    if (exchanges.some((e) => e === '.' || e === '')) return { facts: { kind: 'no-mail', why: 'null MX (RFC 7505)' }, ttl: minTtl(mx.ttl) }
+    return { facts: { kind: 'hosts', hosts: [...new Set(exchanges.map(hostName))], implicit: false }, ttl: minTtl(mx.ttl) }
+  }
+  const [a, aaaa] = await Promise.all([query(servers, domain, 'A', deadline), query(servers, domain, 'AAAA', deadline)])
+  const has = (r: QueryResult): boolean => r.ok && r.records.length > 0
+  if (has(a) || has(aaaa)) {
+    const ttls = [a, aaaa].filter(has).map((r) => (r as { ttl: number | null }).ttl)
+    return { facts: { kind: 'hosts', hosts: [domain], implicit: true }, ttl: minTtl(mx.ttl, ...ttls) }
+  }
+  const failed = [a, aaaa].find((r) => !r.ok) as { why: string } | undefined
+  if (failed !== undefined) return { facts: { kind: 'failed', why: failed.why }, ttl: 0 }
+  return { facts: { kind: 'no-mail', why: 'no MX and no A/AAAA' }, ttl: minTtl(mx.ttl, (a as { ttl: number | null }).ttl, (aaaa as { ttl: number | null }).ttl) }
+}
