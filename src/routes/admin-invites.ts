@@ -8,7 +8,7 @@ import { parseJsonObject } from '../policy/token-request.js'
 import { InvalidPageToken } from '../store/kysely-store.js'
 
 // The operators' invite API on the admin listener, behind admin.token:
-//   POST   /_regguard/admin/v1/invites        {"medium","address","expires_in_ms"?} -> 201 invite
+//   POST   /_regguard/admin/v1/invites        {"medium","address","expires_in_ms"?,"inviter"?} -> 201 invite
 //   GET    /_regguard/admin/v1/invites?medium=&address=&inviter=&limit=&from=  -> {"invites", "next_from"?}
 //   DELETE /_regguard/admin/v1/invites/{id}   -> {"revoked": true}
 //   POST   /_regguard/admin/v1/invites/revoke {"inviter"}  -> {"revoked": N} (every pending invite it taught)
@@ -47,7 +47,7 @@ export function adminInviteRoutes (admin: FastifyInstance, ctx: AppContext): voi
       const raw = request.body
       const parsed = parseJsonObject(Buffer.isBuffer(raw) ? raw : Buffer.alloc(0))
       if (!parsed.ok) return fail(reply, parsed.error)
-      const { medium, address, expires_in_ms: expiresIn } = parsed.value
+      const { medium, address, expires_in_ms: expiresIn, inviter } = parsed.value
       const absent = ['medium', 'address'].filter((k) => parsed.value[k] === undefined)
       if (absent.length > 0) return fail(reply, 'MISSING_PARAM', missingParamsMessage(absent))
       if (medium !== 'email' && medium !== 'msisdn') return fail(reply, 'INVALID_PARAM', 'medium must be "email" or "msisdn"')
@@ -59,7 +59,10 @@ export function adminInviteRoutes (admin: FastifyInstance, ctx: AppContext): voi
         if (typeof expiresIn !== 'number' || !Number.isSafeInteger(expiresIn) || expiresIn <= 0) return fail(reply, 'INVALID_PARAM', 'expires_in_ms must be a positive integer')
         ttl = expiresIn
       }
-      const invite = await ctx.store.invites.add({ ...canonical, room_id: null, source: 'admin', expires_at: Date.now() + ttl })
+      // an operator may attribute an invite (e.g. made on a user's behalf), so that revoking all
+      // of that user's invites revokes it too
+      if (inviter !== undefined && (typeof inviter !== 'string' || !isUserId(inviter))) return fail(reply, 'INVALID_PARAM', INVITER_MESSAGE)
+      const invite = await ctx.store.invites.add({ ...canonical, room_id: null, source: 'admin', inviter: inviter ?? null, expires_at: Date.now() + ttl })
       ctx.metrics.invitesRecorded.inc({ source: 'admin' })
       request.log.info({ invite: invite.id, medium: invite.medium, address: ctx.redactAddress(invite.medium, invite.address) }, 'invite added through the admin API')
       return reply.code(201).send(invite)
