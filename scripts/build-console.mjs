@@ -1,5 +1,5 @@
 // Builds the operator console (console/) into dist/console/: one JS bundle, one CSS file and
-// index.html, all served by regguard itself (src/routes/console.ts). Run by `npm run build` and
+// index.html, all served by regguard itself (src/admin/console.ts). Run by `npm run build` and
 // `prepare` (so `npm ci` builds it). Nothing is fetched at run time: the bundle holds Preact and
 // uPlot, so the console works with no network but the admin listener.
 import { copyFileSync, mkdirSync, rmSync } from 'node:fs'

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes src/policy/casefold-table.ts: every code point whose str.casefold() differs from
+"""Writes src/synapse/casefold-table.ts: every code point whose str.casefold() differs from
 itself, with its folding, read from this Python's own Unicode database. Synapse canonicalises
 email local parts with str.casefold(), so regguard uses Python's table, not a JS approximation."""
 import json, sys, unicodedata
@@ -23,5 +23,5 @@ out = [
 for cp, f in pairs:
     out.append("  [%d, %s]," % (cp, ", ".join(str(x) for x in f)))
 out.append("]")
-open("src/policy/casefold-table.ts", "w").write("\n".join(out) + "\n")
+open("src/synapse/casefold-table.ts", "w").write("\n".join(out) + "\n")
 print("%d foldings" % len(pairs))

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
-"""Writes src/policy/phonenumbers-data.ts from the Python phonenumbers this interpreter imports
+"""Writes src/synapse/phonenumbers-data.ts from the Python phonenumbers this interpreter imports
 (run it with Debian's /usr/bin/python3). Synapse and the identity server read a phone number with
-phonenumbers.parse(); src/policy/msisdn.ts replays that parse, so everything it depends on comes
+phonenumbers.parse(); src/synapse/msisdn.ts replays that parse, so everything it depends on comes
 from Python itself, never from a JS approximation:
 
 - the regular expressions of the parse pipeline, translated to JS with every character class and
@@ -200,6 +200,6 @@ out += ["}", "export const NONGEO_PLANS: Readonly<Record<string, PlanData>> = {"
 for c, m in nongeo.items():
     out.append("  %s: %s," % (J(c), J(m)))
 out.append("}")
-target = sys.argv[1] if len(sys.argv) > 1 else "src/policy/phonenumbers-data.ts"
+target = sys.argv[1] if len(sys.argv) > 1 else "src/synapse/phonenumbers-data.ts"
 open(target, "w").write("\n".join(out) + "\n")
 print("phonenumbers %s: %d regions, %d non-geographic codes" % (phonenumbers.__version__, len(regions), len(nongeo)))

@@ -1,6 +1,6 @@
 import type { Dispatcher } from 'undici'
 import type { DecisionRecorder } from './audit/recorder.js'
-import type { Medium } from './policy/canonical.js'
+import type { Medium } from './synapse/canonical.js'
 import type { MxResolver } from './dns/mx.js'
 import type { LiveLists } from './lists/live.js'
 import type { Metrics } from './metrics.js'

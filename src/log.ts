@@ -1,7 +1,7 @@
 import { createHmac, createSecretKey, randomBytes, type KeyObject } from 'node:crypto'
 import pino from 'pino'
-import { unquoteToBytes } from './parse/twisted-args.js'
-import type { Medium } from './policy/canonical.js'
+import { unquoteToBytes } from './synapse/twisted-args.js'
+import type { Medium } from './synapse/canonical.js'
 import type { Store } from './store/store.js'
 
 export type Logger = pino.Logger

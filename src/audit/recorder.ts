@@ -1,4 +1,4 @@
-import { domainOf, type Medium } from '../policy/canonical.js'
+import { domainOf, type Medium } from '../synapse/canonical.js'
 import type { NewDecision } from '../store/store.js'
 
 // The decision history's writer. Requests hand a decision over with record(), which only puts it

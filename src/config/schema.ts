@@ -1,4 +1,4 @@
-import { addStoreFormats } from '../store/config-formats.js'
+import { addStoreFormats } from './storage-formats.js'
 import { addFormats } from './formats.js'
 import { addListFormats, dnsBranch, listsBranch, liveListKeys, mxKeys } from './schema-lists.js'
 

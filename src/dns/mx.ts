@@ -1,5 +1,5 @@
 import { getServers } from 'node:dns'
-import { canonicalDomain } from '../policy/canonical.js'
+import { canonicalDomain } from '../synapse/canonical.js'
 import type { MxFacts } from '../policy/mx-rules.js'
 import type { Settings } from '../config/settings.js'
 import { NEGATIVE_TTL_DEFAULT, query, type QueryResult } from './client.js'

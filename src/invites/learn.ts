@@ -1,5 +1,5 @@
-import { canonicalEmail, canonicalMsisdnNumber, type Canonical, type Medium } from '../policy/canonical.js'
-import { parseJsonObject } from '../policy/token-request.js'
+import { canonicalEmail, canonicalMsisdnNumber, type Canonical, type Medium } from '../synapse/canonical.js'
+import { parseJsonObject } from '../synapse/token-request.js'
 
 // What a room invite or createRoom request tells us about pending 3PID invites. Pure: the
 // route hands in the bytes it forwarded and what the homeserver answered.

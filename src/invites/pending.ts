@@ -1,4 +1,4 @@
-import type { Medium } from '../policy/canonical.js'
+import type { Medium } from '../synapse/canonical.js'
 import type { Policy } from '../policy/policy.js'
 import type { Invite, Store } from '../store/store.js'
 

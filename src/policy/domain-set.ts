@@ -1,4 +1,4 @@
-import { canonicalDomain } from './canonical.js'
+import { canonicalDomain } from '../synapse/canonical.js'
 
 /**
  * A domain list in ma1sd's documented syntax, looked up by suffix so a decision costs one

@@ -1,4 +1,4 @@
-import { THREEPID_STAGE } from './register-auth.js'
+import { THREEPID_STAGE } from '../synapse/register-body.js'
 
 // Registration flows as Synapse announces them in a 401 from /register:
 // {"session", "flows": [{"stages": [...]}], "params", "completed"?}

@@ -1,4 +1,4 @@
-import { domainOf, type Medium } from './canonical.js'
+import { domainOf, type Medium } from '../synapse/canonical.js'
 import { DomainSet } from './domain-set.js'
 import type { RequesterRules } from './requester.js'
 import type { UsernameRules } from './username.js'
@@ -115,7 +115,7 @@ export function evaluate (policy: Policy, medium: Medium, address: string, invit
 
 /**
  * The decision when no rule needs DNS, or with the mail-server facts already known. A policy
- * whose mail-server rules need a lookup not given here is a programming error (src/dns/decide.ts
+ * whose mail-server rules need a lookup not given here is a programming error (src/decide.ts
  * does the lookup), never a silent allow.
  */
 export function decide (policy: Policy, medium: Medium, address: string, invite?: PendingInvite | null, mx?: MxFacts): Decision {

@@ -1,5 +1,5 @@
 import { Migrator, sql, type Kysely, type Selectable } from 'kysely'
-import type { Medium } from '../policy/canonical.js'
+import type { Medium } from '../synapse/canonical.js'
 import { kyselyDecisions } from './decisions-store.js'
 import { migrations, type Dialect } from './migrations.js'
 import { MIGRATION_LOCK_TABLE, MIGRATION_TABLE, type Database, type InvitesTable, type SessionsTable } from './schema.js'

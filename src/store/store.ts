@@ -1,4 +1,4 @@
-import type { Medium } from '../policy/canonical.js'
+import type { Medium } from '../synapse/canonical.js'
 
 // The one storage interface regguard uses. Invites now; sessions and rate-limit counters are
 // here already so the schema (and its migrations) is made once, for issue 4.
@@ -9,7 +9,7 @@ export interface Invite {
   /** Opaque to callers; decimal digits today, ordered by creation. */
   id: string
   medium: Medium
-  /** Canonical form (src/policy/canonical.ts) */
+  /** Canonical form (src/synapse/canonical.ts) */
   address: string
   room_id: string | null
   source: InviteSource

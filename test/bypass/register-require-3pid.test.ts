@@ -2,7 +2,7 @@ import t from 'tap'
 import { rawPost } from '../helpers/raw-http.js'
 import { startRegguard } from '../helpers/regguard.js'
 import { startUiaHomeserver, type UiaHomeserver } from '../helpers/uia-homeserver.js'
-import { emailStage, post, requestEmailToken } from '../register/helpers.js'
+import { emailStage, post, requestEmailToken } from '../gate/register-helpers.js'
 import { POLICY } from './helpers.js'
 
 // register.policy.require_3pid: no account through regguard without a 3PID stage that passed the

@@ -2,7 +2,7 @@ import t from 'tap'
 import { rawPost } from '../helpers/raw-http.js'
 import { startRegguard } from '../helpers/regguard.js'
 import { startUiaHomeserver, UIA_FLOWS, type UiaHomeserver } from '../helpers/uia-homeserver.js'
-import { emailStage, post, requestEmailToken } from '../register/helpers.js'
+import { emailStage, post, requestEmailToken } from '../gate/register-helpers.js'
 import { POLICY } from './helpers.js'
 
 // /register with a 3PID stage: only a validation session regguard let through a policed

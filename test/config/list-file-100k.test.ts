@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { loadConfig } from '../../src/config/load.js'
-import { canonicalEmail } from '../../src/policy/canonical.js'
+import { canonicalEmail } from '../../src/synapse/canonical.js'
 import { decide } from '../../src/policy/policy.js'
 
 // A disposable-email list of 100,000 lines loads and every entry decides as written. Only

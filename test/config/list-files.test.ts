@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { loadConfig } from '../../src/config/load.js'
-import { canonicalEmail } from '../../src/policy/canonical.js'
+import { canonicalEmail } from '../../src/synapse/canonical.js'
 import { decide } from '../../src/policy/policy.js'
 
 // *_files: one entry a line, "#" comments and blank lines ignored, paths relative to the config

@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { loadConfig } from '../../src/config/load.js'
-import { canonicalEmail } from '../../src/policy/canonical.js'
+import { canonicalEmail } from '../../src/synapse/canonical.js'
 import { decide } from '../../src/policy/policy.js'
 
 // The example from ma1sd's registration doc (shared/seeds/ma1sd-registration.md.txt), pasted

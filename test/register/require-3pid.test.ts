@@ -1,7 +1,7 @@
 import t from 'tap'
 import { startRegguard } from '../helpers/regguard.js'
 import { startUiaHomeserver } from '../helpers/uia-homeserver.js'
-import { emailStage, POLICY, post, requestEmailToken } from './helpers.js'
+import { emailStage, POLICY, post, requestEmailToken } from '../gate/register-helpers.js'
 
 // register.policy.require_3pid: no account through regguard without a 3PID stage that passed
 // the policy. The stand-in offers [[dummy]], [[email]], [[recaptcha, dummy]], [[registration_token]].

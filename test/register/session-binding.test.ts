@@ -2,7 +2,7 @@ import t from 'tap'
 import { loadConfig } from '../../src/config/load.js'
 import { startRegguard } from '../helpers/regguard.js'
 import { startUiaHomeserver } from '../helpers/uia-homeserver.js'
-import { emailStage, POLICY, post, requestEmailToken } from './helpers.js'
+import { emailStage, POLICY, post, requestEmailToken } from '../gate/register-helpers.js'
 
 // /register accepts a 3PID stage only with a validation session regguard itself let through a
 // registration-policed requestToken, whose address passes the policy at the time of /register.

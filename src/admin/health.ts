@@ -1,0 +1,31 @@
+import type { FastifyInstance } from 'fastify'
+import type { AppContext } from '../context.js'
+import { exchange } from '../homeserver/exchange.js'
+import { StoreUnavailableError } from '../store/guarded.js'
+
+// Admin listener: liveness, readiness and Prometheus metrics.
+
+export function healthRoutes (admin: FastifyInstance, ctx: AppContext): void {
+  // alive: the process answers
+  admin.get('/health', async () => ({ status: 'ok' }))
+
+  // ready: the homeserver answers (any HTTP status counts) and the store answers a query now. The
+  // live lists are shown, never counted: a list source down keeps its last copy, and is no reason
+  // to take the proxy out of rotation
+  admin.get('/ready', async (_request, reply) => {
+    const [homeserver, store] = await Promise.all([
+      exchange(ctx.pool, { method: 'GET', path: '/_matrix/client/versions', headers: [], body: null }).then((r) => r.ok ? 'ok' : r.failure),
+      // a real round trip: the store may have gone away since start-up (errors carry no secret:
+      // pg and the guard never put the URL's password in a message)
+      ctx.store.ping().then(() => 'ok', (err: Error) => `error: ${err instanceof StoreUnavailableError ? err.reason : err.message}`)
+    ])
+    const ready = homeserver === 'ok' && store === 'ok'
+    const lists = ctx.lists.status()
+    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', homeserver, store, ...(lists.length > 0 ? { lists } : {}) })
+  })
+
+  admin.get('/metrics', async (_request, reply) => {
+    const text = await ctx.metrics.registry.metrics()
+    return reply.type(ctx.metrics.registry.contentType).send(text)
+  })
+}

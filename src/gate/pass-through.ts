@@ -1,0 +1,15 @@
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { AppContext } from '../context.js'
+import { hasBody } from './body.js'
+import { sendError } from '../reply.js'
+import { forwardAsReceived, rawTarget } from './upstream.js'
+
+/** Everything regguard does not police: streamed to the homeserver and back untouched. */
+export function passThroughHandler (ctx: AppContext) {
+  return async function passThrough (request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    reply.hijack()
+    // Synapse routes only origin-form targets ("/..."); anything else is not worth a round trip
+    if (!rawTarget(request).startsWith('/')) { sendError(reply.raw, 'UNRECOGNIZED'); return }
+    await forwardAsReceived(ctx, request, reply.raw, hasBody(request.raw) ? request.raw : null, undefined, true)
+  }
+}

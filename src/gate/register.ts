@@ -1,0 +1,152 @@
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { AppContext } from '../context.js'
+import { requestArgs, stringArg } from '../synapse/twisted-args.js'
+import type { Medium } from '../synapse/canonical.js'
+import { completesThreepidFreeFlow, keepThreepidFlows, readCompleted, readFlows, servesOnlyThreepidFreeFlows, type Flow } from '../policy/flows.js'
+import { decideAddress } from '../decide.js'
+import type { PendingInvite } from '../policy/policy.js'
+import { APPSERVICE_STAGE, parseRegisterRequest, THREEPID_STAGE, type RegisterAuth } from '../synapse/register-body.js'
+import { parseJsonObject } from '../synapse/token-request.js'
+import { exchange, sendExchanged, type Exchanged } from '../homeserver/exchange.js'
+import { StoreUnavailableError } from '../store/guarded.js'
+import { readBody } from './body.js'
+import { sendError, sendTooLarge } from '../reply.js'
+import { answerUpstreamFailure, forwardAsReceived, rawTarget, upstreamHeadersFor } from './upstream.js'
+import { registerUsernameAllowed, requesterAllowed } from './user-rules.js'
+
+// POST /_matrix/client/(r0|v3|unstable)/register: the last door to an account. A 3PID stage is
+// accepted only with a validation session regguard itself let through a registration-policed
+// requestToken and whose address passes the policy now; with register.policy.require_3pid no
+// flow without a 3PID stage can be finished through regguard.
+
+export interface RecordedSession {
+  medium: Medium
+  address: string
+  /** which requestToken endpoint created it */
+  endpoint: 'register' | 'account'
+}
+
+export interface RegisterDeps {
+  findSession: (clientSecret: string, sid: string) => Promise<RecordedSession | null>
+  findInvite: (medium: Medium, address: string) => Promise<PendingInvite | null>
+}
+
+type Verdict = { ok: true } | { ok: false, why: string, temporary?: true }
+
+async function checkThreepidStage (ctx: AppContext, deps: RegisterDeps, auth: RegisterAuth, stageMedium: Medium): Promise<Verdict> {
+  if (auth.malformedCreds || auth.creds.length === 0) return { ok: false, why: 'no usable threepid_creds' }
+  const { config } = ctx.runtime()
+  for (const creds of auth.creds) {
+    const session = await deps.findSession(creds.clientSecret, creds.sid)
+    if (session === null) return { ok: false, why: 'validation session not created through regguard' }
+    if (session.medium !== stageMedium) return { ok: false, why: 'validation session is for another medium' }
+    if (session.endpoint === 'account' && config.settings.register.policy.only_check_at_registration) {
+      return { ok: false, why: 'validation session from /account/3pid, which is not policed' }
+    }
+    const { decision } = await decideAddress(config.policy, session.medium, session.address, {
+      findInvite: () => deps.findInvite(session.medium, session.address),
+      lookupMx: ctx.mx.lookup
+    })
+    if (!decision.allowed) return { ok: false, why: `address no longer allowed (${decision.rule} ${decision.detail})`, ...(decision.temporary === true ? { temporary: true as const } : {}) }
+  }
+  return { ok: true }
+}
+
+/** Asks the homeserver where this UIA session stands, without submitting a stage. */
+async function probeSession (ctx: AppContext, request: FastifyRequest, session: string | null): Promise<{ flows: Flow[], completed: string[] } | 'unknown' | 'failed' | 'refused'> {
+  const body = Buffer.from(JSON.stringify(session === null ? {} : { auth: { session } }))
+  const headers = upstreamHeadersFor(ctx, request, (name) => name !== 'content-length' && name !== 'content-type')
+  headers.push('Content-Type', 'application/json', 'Content-Length', String(body.length))
+  const r = await exchange(ctx.pool, { method: 'POST', path: rawTarget(request), headers, body })
+  if (!r.ok) return r.failure === 'refused' ? 'refused' : 'failed'
+  if (r.answer.status !== 401) return 'unknown'
+  const parsed = parseJsonObject(r.answer.body)
+  const flows = parsed.ok ? readFlows(parsed.value) : null
+  if (!parsed.ok || flows === null) return 'unknown'
+  return { flows, completed: readCompleted(parsed.value) }
+}
+
+function sendFiltered (res: FastifyReply['raw'], answer: Exchanged): void {
+  const parsed = parseJsonObject(answer.body)
+  if (!parsed.ok || readFlows(parsed.value) === null) { sendExchanged(res, answer); return }
+  const { body, left } = keepThreepidFlows(parsed.value)
+  if (left === 0) { sendError(res, 'NO_USABLE_FLOW'); return }
+  sendExchanged(res, answer, Buffer.from(JSON.stringify(body)))
+}
+
+function stageMediumOf (auth: RegisterAuth): Medium | undefined {
+  return auth.type === null ? undefined : THREEPID_STAGE.get(auth.type)
+}
+
+/**
+ * Does Synapse register a guest? parse_string(request, "kind") takes the first value of `kind`
+ * in request.args as Twisted builds them: the query, then a form POST body replacing it (a body
+ * can be JSON and a form at once). A first value that is not ASCII gets a 400 from Synapse.
+ */
+export function asksForGuest (request: FastifyRequest, body: Buffer): boolean {
+  const { args } = requestArgs({ method: request.raw.method ?? 'POST', target: rawTarget(request), rawHeaders: request.raw.rawHeaders, body })
+  return stringArg(args, 'kind') === 'guest'
+}
+
+export function registerHandler (ctx: AppContext, deps: RegisterDeps) {
+  return async function register (request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    reply.hijack()
+    const res = reply.raw
+    if (!requesterAllowed(ctx, request, res, 'register', 'none')) return
+    const body = await readBody(request.raw)
+    if (!body.ok) {
+      if (body.reason === 'too-large') sendTooLarge(request.raw, res)
+      else res.destroy()
+      return
+    }
+    const { config } = ctx.runtime()
+    const require3pid = config.settings.register.policy.require_3pid
+    const parsed = parseRegisterRequest(body.bytes)
+    const auth: RegisterAuth | null = parsed.ok ? parsed.auth : null
+    const refuse = (name: 'SESSION_DENIED' | 'THREEPID_REQUIRED', why: string): void => {
+      const medium = (auth !== null ? stageMediumOf(auth) : undefined) ?? 'none'
+      const rule = name === 'SESSION_DENIED' ? 'session' : 'require_3pid'
+      request.log.info({ endpoint: 'register', decision: 'deny', stage: auth?.type ?? null, why, client_ip: request.ip }, 'registration refused')
+      ctx.metrics.decisions.inc({ endpoint: 'register', medium, result: 'deny', rule })
+      ctx.audit.record({ endpoint: 'register', medium, address: null, result: 'deny', rule, detail: why, client_ip: request.ip })
+      sendError(res, name)
+    }
+
+    // before the JSON is judged: should Synapse read a body regguard's parser refused, the
+    // guest it asks for must still not reach it
+    if (require3pid && asksForGuest(request, body.bytes)) { refuse('THREEPID_REQUIRED', 'guest registration'); return }
+    // Not a JSON object: Synapse refuses it too, with its own error
+    if (auth === null) { await forwardAsReceived(ctx, request, res, body.bytes); return }
+    if (!registerUsernameAllowed(ctx, request, res, body.bytes)) return
+
+    const stageMedium = stageMediumOf(auth)
+    if (stageMedium !== undefined) {
+      let verdict: Verdict
+      try {
+        verdict = await checkThreepidStage(ctx, deps, auth, stageMedium)
+      } catch (err) {
+        if (!(err instanceof StoreUnavailableError)) throw err
+        // the session cannot be checked: refused for now, nothing forwarded, the client retries
+        request.log.warn({ err, endpoint: 'register', stage: auth.type, client_ip: request.ip }, 'validation session lookup failed; refused with a temporary error')
+        sendError(res, 'STORE_UNAVAILABLE')
+        return
+      }
+      if (!verdict.ok && verdict.temporary === true) { sendError(res, 'THREEPID_CHECK_UNAVAILABLE'); return }
+      if (!verdict.ok) { refuse('SESSION_DENIED', verdict.why); return }
+    } else if (require3pid && auth.type !== null && auth.type !== APPSERVICE_STAGE) {
+      const state = await probeSession(ctx, request, auth.session)
+      if (state === 'failed' || state === 'refused') { answerUpstreamFailure(request, res, state === 'refused' ? 'refused' : 'unreachable'); return }
+      if (state === 'unknown' || completesThreepidFreeFlow(state.flows, state.completed, auth.type) || servesOnlyThreepidFreeFlows(state.flows, state.completed, auth.type)) {
+        refuse('THREEPID_REQUIRED', `stage ${auth.type} would finish a flow without an email or phone stage`)
+        return
+      }
+    }
+
+    if (!require3pid) { await forwardAsReceived(ctx, request, res, body.bytes); return }
+    // the answer may announce flows, which must be filtered before the client sees them
+    const r = await exchange(ctx.pool, { method: 'POST', path: rawTarget(request), headers: upstreamHeadersFor(ctx, request), body: body.bytes })
+    if (!r.ok) { answerUpstreamFailure(request, res, r.failure, r.refusal); return }
+    if (r.answer.status === 401) sendFiltered(res, r.answer)
+    else sendExchanged(res, r.answer)
+  }
+}

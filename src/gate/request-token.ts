@@ -1,0 +1,132 @@
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { AppContext } from '../context.js'
+import type { MatrixErrorName } from '../errors.js'
+import { pendingInvite } from '../invites/pending.js'
+import type { Logger } from '../log.js'
+import type { Decision } from '../policy/policy.js'
+import { decideAddress } from '../decide.js'
+import { parseJsonObject, parseTokenRequest } from '../synapse/token-request.js'
+import type { UpstreamAnswer } from '../homeserver/forward.js'
+import type { Medium } from '../synapse/canonical.js'
+import type { TokenRoute } from './routes.js'
+import { readBody } from './body.js'
+import { sendError, sendTooLarge } from '../reply.js'
+import { clientKey } from '../ratelimit/client-key.js'
+import { checkLimit } from '../ratelimit/limiter.js'
+import { withDeadline } from '../deadline.js'
+import { forwardAsReceived } from './upstream.js'
+import { StoreUnavailableError } from '../store/guarded.js'
+import { requesterAllowed } from './user-rules.js'
+
+/** The homeserver's answer is read for its sid; a requestToken answer is tiny. */
+const SID_ANSWER_LIMIT = 16 * 1024
+
+const DENIED: Record<string, MatrixErrorName> = {
+  'register/email': 'EMAIL_DENIED_REGISTER',
+  'register/msisdn': 'MSISDN_DENIED_REGISTER',
+  'account/email': 'EMAIL_DENIED_ACCOUNT',
+  'account/msisdn': 'MSISDN_DENIED_ACCOUNT'
+}
+
+/**
+ * POST .../(register|account/3pid)/(email|msisdn)/requestToken: read the body as Synapse
+ * would, decide, and either answer 403 or forward the exact bytes received.
+ */
+export function requestTokenHandler (ctx: AppContext, routeOf: (request: FastifyRequest) => TokenRoute) {
+  return async function requestToken (request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    reply.hijack()
+    const res = reply.raw
+    const route = routeOf(request)
+    const { config } = ctx.runtime()
+    const register = config.settings.register
+    // only_check_at_registration: existing users may add any address; such sessions are
+    // never recorded, so /register will not accept them
+    if (route.endpoint === 'account' && register.policy.only_check_at_registration) {
+      await forwardAsReceived(ctx, request, res, request.raw)
+      return
+    }
+    if (!requesterAllowed(ctx, request, res, route.endpoint, route.medium)) return
+    // counted before the body is even read: a flood costs the homeserver nothing
+    if (register.rate_limit.enabled && !(await withinLimit(ctx, request, res, 'ip', clientKey(request.ip, register.rate_limit.ipv6_prefix), register.rate_limit.per_ip))) return
+    const body = await readBody(request.raw)
+    if (!body.ok) {
+      if (body.reason === 'too-large') sendTooLarge(request.raw, res)
+      else res.destroy()
+      return
+    }
+    const parsed = parseTokenRequest(route.medium, body.bytes)
+    if (!parsed.ok) { sendError(res, parsed.error, parsed.message); return }
+
+    if (register.rate_limit.enabled && !(await withinLimit(ctx, request, res, 'address', `${parsed.medium}:${parsed.address}`, register.rate_limit.per_address))) return
+
+    // an invite can only turn a denial into an allow: the store is asked only then (an
+    // address the lists allow anyway is logged with their rule, not the invite's); DNS only
+    // when a mail-server rule is reached
+    let decision: Decision
+    try {
+      ({ decision } = await decideAddress(config.policy, parsed.medium, parsed.address, {
+        findInvite: () => pendingInvite(ctx.store, config.policy, parsed.medium, parsed.address),
+        lookupMx: ctx.mx.lookup
+      }))
+    } catch (err) {
+      if (!(err instanceof StoreUnavailableError)) throw err
+      // neither answer is safe to guess: refused for now, nothing forwarded, the client retries
+      request.log.warn({ err, endpoint: route.endpoint, medium: route.medium, client_ip: request.ip }, 'invite lookup failed; refused with a temporary error')
+      sendError(res, 'STORE_UNAVAILABLE')
+      return
+    }
+    // built only when written: the address hash is a SHA-256 per request
+    if ((request.log as Logger).isLevelEnabled('info')) {
+      request.log.info({
+        endpoint: route.endpoint,
+        medium: route.medium,
+        decision: decision.allowed ? 'allow' : 'deny',
+        rule: decision.rule,
+        detail: decision.detail,
+        client_ip: request.ip,
+        address: ctx.redactAddress(parsed.medium, parsed.address)
+      }, 'policy decision')
+    }
+    ctx.metrics.decisions.inc({ endpoint: route.endpoint, medium: route.medium, result: decision.allowed ? 'allow' : 'deny', rule: decision.rule })
+    ctx.audit.record({ endpoint: `${route.endpoint}/requestToken`, medium: parsed.medium, address: parsed.address, result: decision.allowed ? 'allow' : 'deny', rule: decision.rule, detail: decision.detail, client_ip: request.ip })
+
+    if (!decision.allowed && decision.temporary === true) { sendError(res, 'THREEPID_CHECK_UNAVAILABLE'); return }
+    if (!decision.allowed) {
+      const custom = route.medium === 'email' ? config.settings.register.messages.email_denied : config.settings.register.messages.msisdn_denied
+      sendError(res, DENIED[`${route.endpoint}/${route.medium}`] as MatrixErrorName, custom === '' ? null : custom)
+      return
+    }
+    const outcome = await forwardAsReceived(ctx, request, res, body.bytes, SID_ANSWER_LIMIT)
+    await recordSession(ctx, request, outcome.answer, parsed.clientSecret, parsed.medium, parsed.address, route.endpoint)
+  }
+}
+
+async function withinLimit (ctx: AppContext, request: FastifyRequest, res: FastifyReply['raw'], limit: 'ip' | 'address', key: string, rule: { max: number, window: number }): Promise<boolean> {
+  let result
+  try {
+    result = await withDeadline(checkLimit(ctx.counter, `${limit}:${key}`, { max: rule.max, windowMs: rule.window }, Date.now()), ctx.runtime().config.settings.register.rate_limit.timeout_ms, 'rate-limit counter')
+  } catch (err) {
+    // an unreachable counter must not close registration: the policy still decides
+    request.log.error({ err }, 'rate-limit counter failed; request not limited')
+    return true
+  }
+  if (result.ok) return true
+  ctx.metrics.rateLimited.inc({ limit })
+  request.log.info({ limit, client_ip: request.ip, retry_after_ms: result.retryAfterMs }, 'rate limited')
+  sendError(res, 'LIMIT_EXCEEDED', null, { retry_after_ms: result.retryAfterMs }, { 'Retry-After': String(Math.ceil(result.retryAfterMs / 1000)) })
+  return false
+}
+
+/** Remembers a session the homeserver opened for an allowed address, for /register to check. */
+async function recordSession (ctx: AppContext, request: FastifyRequest, answer: UpstreamAnswer | null, clientSecret: string, medium: Medium, address: string, endpoint: string): Promise<void> {
+  if (answer === null || answer.status !== 200 || answer.body === null) return
+  const parsed = parseJsonObject(answer.body)
+  const sid = parsed.ok ? parsed.value.sid : undefined
+  if (typeof sid !== 'string') return
+  try {
+    await ctx.store.sessions.put({ client_secret: clientSecret, sid, medium, address, endpoint, expires_at: Date.now() + ctx.runtime().config.settings.register.session_ttl })
+  } catch (err) {
+    // the client has its token; without the record /register will refuse it, which only denies more
+    request.log.error({ err }, 'could not record a validation session')
+  }
+}
