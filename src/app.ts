@@ -1,5 +1,5 @@
 import type { KeyObject } from 'node:crypto'
-import { METHODS, STATUS_CODES, type ServerResponse } from 'node:http'
+import { STATUS_CODES, type ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import { Pool } from 'undici'
@@ -10,7 +10,6 @@ import { matrixError, type MatrixErrorName } from './errors.js'
 import { createLogger, loadHashKey, redactAddress, redactTarget, type Logger } from './log.js'
 import { MxResolver } from './dns/mx.js'
 import { LiveLists } from './lists/live.js'
-import { classify, type InviteRoute, type Route, type TokenRoute } from './gate/routes.js'
 import { pendingInvite } from './invites/pending.js'
 import { DecisionRecorder, type RecorderOptions } from './audit/recorder.js'
 import { adminDecisionRoutes } from './admin/decisions.js'
@@ -20,17 +19,13 @@ import { adminPolicyRoutes } from './admin/policy.js'
 import { consoleRoutes } from './admin/console.js'
 import { Metrics } from './metrics.js'
 import { watchBodyIdle } from './gate/body-idle.js'
+import { GATE_PATH, mountGate } from './gate/gate.js'
 import { MemoryCounter, type HitCounter } from './ratelimit/counter.js'
 import { InFlight } from './ratelimit/in-flight.js'
 import { RedisCounter } from './ratelimit/redis-counter.js'
 import { hasBody } from './gate/body.js'
 import { healthRoutes } from './admin/health.js'
-import { learnInvitesHandler } from './gate/learn-invites.js'
-import { passThroughHandler } from './gate/pass-through.js'
-import { registerHandler } from './gate/register.js'
-import { requestTokenHandler } from './gate/request-token.js'
 import { threepidCheckRoute } from './admin/threepid-check.js'
-import { availableHandler } from './gate/user-rules.js'
 import { makeRuntime, type Runtime } from './runtime.js'
 import { deferredStore } from './store/deferred.js'
 import { guardStore, StoreUnavailableError } from './store/guarded.js'
@@ -60,23 +55,7 @@ export interface BuildOptions {
   audit?: Pick<RecorderOptions, 'maxQueued' | 'batchSize' | 'intervalMs'>
 }
 
-const kRoute = Symbol('regguard.route')
-type TaggedRequest = { [kRoute]?: Route }
-
-// fastify routes on these synthetic paths; the classification was made on the raw target
-const POLICED_PATH = '/__regguard/requestToken'
-const FORWARD_PATH = '/__regguard/forward'
-const INVITE_PATH = '/__regguard/invite'
-const REGISTER_PATH = '/__regguard/register'
-const AVAILABLE_PATH = '/__regguard/available'
 const SWEEP_INTERVAL_MS = 10 * 60 * 1000
-const SYNTHETIC: Record<Route['kind'], string> = {
-  forward: FORWARD_PATH,
-  requestToken: POLICED_PATH,
-  invite: INVITE_PATH,
-  register: REGISTER_PATH,
-  available: AVAILABLE_PATH
-}
 
 function makeCounter (config: LoadedConfig, store: Store, logger: Logger): HitCounter {
   const rl = config.settings.register.rate_limit
@@ -89,13 +68,6 @@ function makeCounter (config: LoadedConfig, store: Store, logger: Logger): HitCo
   }
   if (rl.shared) return { hit: (key, windowMs, now) => store.rateLimits.hit(key, windowMs, now) }
   return new MemoryCounter()
-}
-
-function allMethods (app: FastifyInstance): string[] {
-  for (const m of METHODS) {
-    if (m !== 'CONNECT' && !app.supportedMethods.includes(m)) app.addHttpMethod(m, { hasBody: true })
-  }
-  return app.supportedMethods.filter((m) => m !== 'CONNECT')
 }
 
 function jsonErrorHandlers (app: FastifyInstance): void {
@@ -221,9 +193,8 @@ export function buildApp (config: LoadedConfig, opts: BuildOptions = {}): Reggua
       // Synapse reads bodies whatever their Content-Type says; fastify would refuse a malformed
       // one with 415 before any route. Forwarding uses rawHeaders, so the header still arrives.
       delete req.headers['content-type']
-      const route = classify(req.method ?? 'GET', req.url ?? '/')
-      ;(req as TaggedRequest)[kRoute] = route
-      return SYNTHETIC[route.kind]
+      // one route: the gate classifies the raw target itself (src/gate/routes.ts)
+      return GATE_PATH
     }
   })
   // Bodies stay unread streams: forwarded as they arrive, or read by the policed route itself
@@ -244,19 +215,13 @@ export function buildApp (config: LoadedConfig, opts: BuildOptions = {}): Reggua
     }
     return handler(request, reply)
   }
-  const routeOf = (request: FastifyRequest): TokenRoute => (request.raw as TaggedRequest)[kRoute] as TokenRoute
-  proxy.post(POLICED_PATH, watched(requestTokenHandler(context, routeOf)))
-  proxy.route({ method: allMethods(proxy), url: FORWARD_PATH, handler: watched(passThroughHandler(context)) })
-  const inviteRouteOf = (request: FastifyRequest): InviteRoute => (request.raw as TaggedRequest)[kRoute] as InviteRoute
-  proxy.route({ method: ['POST', 'PUT'], url: INVITE_PATH, handler: watched(learnInvitesHandler(context, inviteRouteOf)) })
-  proxy.post(REGISTER_PATH, watched(registerHandler(context, {
+  mountGate(proxy, context, {
     findSession: async (clientSecret, sid) => {
       const s = await store.sessions.get(clientSecret, sid, Date.now())
       return s === null ? null : { medium: s.medium, address: s.address, endpoint: s.endpoint === 'account' ? 'account' : 'register' }
     },
     findInvite: (medium, address) => pendingInvite(store, runtime.config.policy, medium, address)
-  })))
-  proxy.route({ method: ['GET', 'HEAD'], url: AVAILABLE_PATH, handler: watched(availableHandler(context)) })
+  }, watched)
   proxy.addHook('onReady', async () => { await storeReady; await hashKeyReady; await lists.ready() })
 
   if (config.settings.log.requests) {

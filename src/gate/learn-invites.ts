@@ -54,12 +54,11 @@ function identify (rawHeaders: readonly string[], args: Args): { token: string, 
   return { token: tok.token, whoArgs }
 }
 
-export function learnInvitesHandler (ctx: AppContext, routeOf: (request: FastifyRequest) => InviteRoute) {
+export function learnInvitesHandler (ctx: AppContext) {
   const whoami = new WhoamiClient(ctx.pool, () => Math.min(ctx.runtime().config.settings.homeserver.timeout_ms, LOOKUP_TIMEOUT_MS))
 
-  return async function learnInvites (request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  return async function learnInvites (request: FastifyRequest, reply: FastifyReply, route: InviteRoute): Promise<void> {
     reply.hijack()
-    const route = routeOf(request)
     const res = reply.raw
     const req = request.raw
     const { config } = ctx.runtime()

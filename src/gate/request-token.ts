@@ -32,11 +32,10 @@ const DENIED: Record<string, MatrixErrorName> = {
  * POST .../(register|account/3pid)/(email|msisdn)/requestToken: read the body as Synapse
  * would, decide, and either answer 403 or forward the exact bytes received.
  */
-export function requestTokenHandler (ctx: AppContext, routeOf: (request: FastifyRequest) => TokenRoute) {
-  return async function requestToken (request: FastifyRequest, reply: FastifyReply): Promise<void> {
+export function requestTokenHandler (ctx: AppContext) {
+  return async function requestToken (request: FastifyRequest, reply: FastifyReply, route: TokenRoute): Promise<void> {
     reply.hijack()
     const res = reply.raw
-    const route = routeOf(request)
     const { config } = ctx.runtime()
     const register = config.settings.register
     // only_check_at_registration: existing users may add any address; such sessions are

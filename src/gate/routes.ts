@@ -1,5 +1,8 @@
-// Which requests regguard polices, decided exactly as Synapse routes them: on the raw request
-// target (never percent-decoded or normalised), case-sensitive, anchored, query excluded.
+// The gate's route table: every request regguard does more with than forward. Each entry is
+// matched exactly as Synapse routes it: on the raw request target (never percent-decoded or
+// normalised), case-sensitive, query excluded, anchored unless Synapse's own pattern is not.
+// Whatever no entry matches is forwarded unchanged ('forward'), so what is not policed here is
+// also not routed by Synapse to a policed servlet.
 
 export type Endpoint = 'register' | 'account'
 
@@ -23,22 +26,54 @@ export interface RegisterRoute { kind: 'register' }
 /** GET (or HEAD) /register/available: answered here when a username rule refuses the name */
 export interface AvailableRoute { kind: 'available' }
 
-export type Route = TokenRoute | InviteRoute | RegisterRoute | AvailableRoute | { kind: 'forward' }
+export interface ForwardRoute { kind: 'forward' }
 
-const TOKEN = /^\/_matrix\/client\/(?:r0|v3|unstable)\/(register|account\/3pid)\/(email|msisdn)\/requestToken$/
+export type Route = TokenRoute | InviteRoute | RegisterRoute | AvailableRoute | ForwardRoute
 
-// Synapse's register_txn_path: POST on the path, PUT on the path plus a transaction id
-const INVITE = /^\/_matrix\/client\/(?:api\/v1|r0|v3|unstable)\/(?:rooms\/([^/]*)\/invite|createRoom)(\/[^/]*)?$/
+interface RouteEntry {
+  methods: readonly string[]
+  path: RegExp
+  /** The route for a match; null when Synapse would not route this method to it */
+  route: (m: RegExpExecArray, method: string) => Route | null
+  why: string
+}
 
-const REGISTER = /^\/_matrix\/client\/(?:r0|v3|unstable)\/register$/
+const CLIENT = '/_matrix/client/'
+export const FORWARD: ForwardRoute = { kind: 'forward' }
+const REGISTER: RegisterRoute = { kind: 'register' }
+const AVAILABLE: AvailableRoute = { kind: 'available' }
 
-// Synapse's pattern has no "$" ("/register/available" in client_patterns, matched with
-// re.match), so every path starting so reaches the availability check; HEAD is served as GET
-const AVAILABLE = /^\/_matrix\/client\/(?:r0|v3|unstable)\/register\/available/
-
-export const FORWARD: Route = { kind: 'forward' }
-const REGISTER_ROUTE: Route = { kind: 'register' }
-const AVAILABLE_ROUTE: Route = { kind: 'available' }
+export const ROUTE_TABLE: readonly RouteEntry[] = [
+  {
+    methods: ['POST'],
+    path: /^\/_matrix\/client\/(?:r0|v3|unstable)\/(register|account\/3pid)\/(email|msisdn)\/requestToken$/,
+    route: (m) => ({ kind: 'requestToken', endpoint: m[1] === 'register' ? 'register' : 'account', medium: m[2] as 'email' | 'msisdn' }),
+    why: 'the token requests that start a 3PID registration (account/3pid: a session validated there is accepted by /register)'
+  },
+  {
+    methods: ['POST'],
+    path: /^\/_matrix\/client\/(?:r0|v3|unstable)\/register$/,
+    route: () => REGISTER,
+    why: 'the last door to an account: 3PID stages, require_3pid, username and requester rules'
+  },
+  {
+    // Synapse's pattern has no "$" ("/register/available" in client_patterns, matched with
+    // re.match), so every path starting so reaches the availability check; HEAD is served as GET
+    methods: ['GET', 'HEAD'],
+    path: /^\/_matrix\/client\/(?:r0|v3|unstable)\/register\/available/,
+    route: () => AVAILABLE,
+    why: 'a username the rules refuse is answered here'
+  },
+  {
+    // Synapse's register_txn_path: POST on the path, PUT on the path plus a transaction id
+    methods: ['POST', 'PUT'],
+    path: /^\/_matrix\/client\/(?:api\/v1|r0|v3|unstable)\/(?:rooms\/([^/]*)\/invite|createRoom)(\/[^/]*)?$/,
+    route: (m, method) => (method === 'PUT') !== (m[2] !== undefined)
+      ? null
+      : { kind: 'invite', action: m[1] !== undefined ? 'roomInvite' : 'createRoom', rawRoomId: m[1] ?? null },
+    why: '3PID room invites the homeserver accepts teach pending invites'
+  }
+]
 
 /** The path part of a raw request target: everything before the first "?". */
 export function rawPath (target: string): string {
@@ -47,21 +82,13 @@ export function rawPath (target: string): string {
 }
 
 export function classify (method: string, target: string): Route {
-  if ((method === 'GET' || method === 'HEAD') && target.startsWith('/_matrix/client/') && AVAILABLE.test(target)) return AVAILABLE_ROUTE
   // cheap prefix test first: almost every request is not policed
-  if ((method !== 'POST' && method !== 'PUT') || !target.startsWith('/_matrix/client/')) return FORWARD
+  if (!target.startsWith(CLIENT) || (method !== 'POST' && method !== 'PUT' && method !== 'GET' && method !== 'HEAD')) return FORWARD
   const path = rawPath(target)
-  const m = method === 'POST' ? TOKEN.exec(path) : null
-  if (m === null) return method === 'POST' && REGISTER.test(path) ? REGISTER_ROUTE : classifyInvite(method, path)
-  return {
-    kind: 'requestToken',
-    endpoint: m[1] === 'register' ? 'register' : 'account',
-    medium: m[2] as 'email' | 'msisdn'
+  for (const entry of ROUTE_TABLE) {
+    if (!entry.methods.includes(method)) continue
+    const m = entry.path.exec(path)
+    if (m !== null) return entry.route(m, method) ?? FORWARD
   }
-}
-
-function classifyInvite (method: string, path: string): Route {
-  const m = INVITE.exec(path)
-  if (m === null || (method === 'PUT') !== (m[2] !== undefined)) return FORWARD
-  return { kind: 'invite', action: m[1] !== undefined ? 'roomInvite' : 'createRoom', rawRoomId: m[1] ?? null }
+  return FORWARD
 }
