@@ -2,7 +2,7 @@ import t from 'tap'
 import { request } from 'undici'
 import { startRegguard } from '../helpers/regguard.js'
 import { startUiaHomeserver } from '../helpers/uia-homeserver.js'
-import { post } from './register-helpers.js'
+import { post } from '../helpers/register.js'
 
 // auth.type is the client's: a name Object.prototype has ("constructor" once became a metric
 // label, and was judged as a 3PID stage) must be just another unknown stage.

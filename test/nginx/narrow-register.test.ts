@@ -3,7 +3,7 @@ import { nginxSkipReason, startNginx } from '../helpers/nginx.js'
 import { rawPost } from '../helpers/raw-http.js'
 import { startRegguard } from '../helpers/regguard.js'
 import { startUiaHomeserver } from '../helpers/uia-homeserver.js'
-import { emailStage, POLICY, post, requestEmailToken } from '../gate/register-helpers.js'
+import { emailStage, POLICY, post, requestEmailToken } from '../helpers/register.js'
 
 // deploy/nginx/regguard-narrow.conf routes /register through regguard: a validation session
 // regguard never saw is refused before the homeserver, and the allowed email flow creates an

@@ -5,7 +5,7 @@ import { startHomeserver, type Homeserver } from '../helpers/homeserver.js'
 import { startRegguard, type Started } from '../helpers/regguard.js'
 import { startTcpRelay, type TcpRelay } from '../helpers/tcp-relay.js'
 import { ADMIN_TOKEN, addInvite, adminCall, sleep } from '../invites/helpers.js'
-import { emailStage, post, requestEmailToken, type Answer } from '../gate/register-helpers.js'
+import { emailStage, post, requestEmailToken, type Answer } from '../helpers/register.js'
 import { dropSchema, PG_URL } from './backends.js'
 
 // PostgreSQL going away (restart, failover: every connection cut) while regguard runs, through a

@@ -8,7 +8,7 @@ import { freePort, runCli } from '../helpers/cli-process.js'
 import { startHomeserver } from '../helpers/homeserver.js'
 import { startTcpRelay } from '../helpers/tcp-relay.js'
 import { ADMIN_TOKEN, addInvite, sleep } from '../invites/helpers.js'
-import { requestEmailToken } from '../gate/register-helpers.js'
+import { requestEmailToken } from '../helpers/register.js'
 import { dropSchema, PG_URL } from './backends.js'
 
 // The real process (dist/src/cli.js): PostgreSQL and Redis cut under it, the way a restart does

@@ -4,7 +4,7 @@ import { startHomeserver, type Homeserver } from '../helpers/homeserver.js'
 import { startRegguard, type Started } from '../helpers/regguard.js'
 import { startTcpRelay, type TcpRelay } from '../helpers/tcp-relay.js'
 import { eventually, sleep } from '../invites/helpers.js'
-import { requestEmailToken } from '../gate/register-helpers.js'
+import { requestEmailToken } from '../helpers/register.js'
 import { safeWindow } from '../bypass/helpers.js'
 import { dropSchema, PG_URL } from './backends.js'
 

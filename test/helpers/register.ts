@@ -1,4 +1,4 @@
-import { rawPost } from '../helpers/raw-http.js'
+import { rawPost } from './raw-http.js'
 
 // Small client steps shared by the /register test files.
 
