@@ -2,6 +2,7 @@ import { domainToUnicode } from 'node:url'
 import { startHomeserver, type Homeserver, type Received } from '../helpers/homeserver.js'
 import { rawRequest, type RawResponse } from '../helpers/raw-http.js'
 import { startRegguard, type Started } from '../helpers/regguard.js'
+import { synapseRoutesToken } from '../helpers/synapse-routes.js'
 
 // Shared by the bypass matrix (issue 4, section 3): one policy, one judge of what Synapse would
 // route, and one leak detector that looks at what the stand-in homeserver actually received.
@@ -56,15 +57,7 @@ export function bodyFor (medium: Medium, denied: boolean): string {
   return medium === 'email' ? emailBody(denied ? DENIED_EMAIL : ALLOWED_EMAIL) : msisdnBody(denied)
 }
 
-/**
- * Synapse's routing of the policed endpoints, written out independently of src/: the raw path
- * (never percent-decoded), case-sensitive, anchored, query excluded.
- */
-const SYNAPSE_TOKEN = /^\/_matrix\/client\/(?:r0|v3|unstable)\/(?:register|account\/3pid)\/(?:email|msisdn)\/requestToken$/
-export function synapseRoutesToken (target: string): boolean {
-  const q = target.indexOf('?')
-  return SYNAPSE_TOKEN.test(q === -1 ? target : target.slice(0, q))
-}
+export { synapseRoutesToken }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 

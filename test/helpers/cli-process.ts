@@ -1,6 +1,5 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { createServer, type AddressInfo } from 'node:net'
 import { join } from 'node:path'
 
 // Runs the real `regguard serve` (dist/src/cli.js, built by npm ci's prepare) as a child
@@ -8,13 +7,8 @@ import { join } from 'node:path'
 
 const CLI = join(new URL('../../', import.meta.url).pathname, 'dist/src/cli.js')
 
-export async function freePort (): Promise<number> {
-  const s = createServer()
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve))
-  const port = (s.address() as AddressInfo).port
-  await new Promise<void>((resolve) => s.close(() => resolve()))
-  return port
-}
+import { freePort } from './net.js'
+export { freePort }
 
 export interface CliProcess {
   child: ChildProcess

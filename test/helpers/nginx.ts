@@ -81,16 +81,8 @@ export function rewriteSiteConfig (text: string, ports: { listen: number, reggua
   return out
 }
 
-export function freePort (): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as AddressInfo).port
-      s.close(() => resolve(port))
-    })
-  })
-}
+import { freePort } from './net.js'
+export { freePort }
 
 function supportsErrorLogFlag (bin: string): boolean {
   // -e exists since 1.19.5; without it nginx opens its compiled-in error log before reading ours
@@ -215,14 +207,7 @@ export async function startNginx (t: { teardown: (fn: () => unknown) => void }, 
 
 // ---- the stack the nginx tests share: client -> nginx -> (regguard ->) stand-in homeserver ----
 
-/** Synapse's own routing of the policed endpoints (raw path, anchored, case-sensitive, query
- * ignored), written out here rather than imported from src/ so it can judge regguard. */
-const SYNAPSE_POLICED = /^\/_matrix\/client\/(?:r0|v3|unstable)\/(?:register|account\/3pid)\/(?:email|msisdn)\/requestToken$/
-
-export function synapseWouldPolice (rawTarget: string): boolean {
-  const q = rawTarget.indexOf('?')
-  return SYNAPSE_POLICED.test(q === -1 ? rawTarget : rawTarget.slice(0, q))
-}
+export { synapseRoutesToken as synapseWouldPolice } from './synapse-routes.js'
 
 /**
  * Spellings of the v3 register email requestToken path that nginx's location matching (decoded,

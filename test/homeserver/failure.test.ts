@@ -1,6 +1,7 @@
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import t from 'tap'
+import { freePort } from '../helpers/net.js'
 import { request } from 'undici'
 import { startHomeserver } from '../helpers/homeserver.js'
 import { rawPost, rawRequest, type RawResponse } from '../helpers/raw-http.js'
@@ -25,17 +26,9 @@ function assertMatrixError (t: Asserts, res: RawResponse, status: number, error:
 const get = (port: number, path = '/_matrix/client/versions'): Promise<RawResponse> =>
   rawRequest(port, `GET ${path} HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n`, 10_000)
 
-/** A port that was just listening and now refuses connections. */
-async function closedPort (): Promise<number> {
-  const s = createServer()
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve))
-  const port = (s.address() as AddressInfo).port
-  await new Promise<void>((resolve) => s.close(() => resolve()))
-  return port
-}
 
 t.test('homeserver down: 502 M_UNKNOWN as JSON; back up: served again', async (t) => {
-  const port = await closedPort()
+  const port = await freePort()
   const rg = await startRegguard(t, `http://127.0.0.1:${port}`, policy)
   assertMatrixError(t, await get(rg.port), 502, 'The homeserver could not be reached')
   assertMatrixError(t, await rawPost(rg.port, TOKEN, allowedBody), 502, 'The homeserver could not be reached')
