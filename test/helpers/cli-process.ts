@@ -1,4 +1,5 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { run } from '../../src/cli/main.js'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 
@@ -49,17 +50,32 @@ export function runCli (t: { teardown: (fn: () => unknown) => void }, args: stri
   return { child, logs, waitForLog, exited }
 }
 
+let queue: Promise<unknown> = Promise.resolve()
+
 /**
- * Runs one CLI command to completion in `cwd`, with the caller's REGGUARD_* environment removed
- * (so only `env` configures it).
+ * Runs one CLI command to completion in `cwd`, in this process (src/cli/main.ts run(), what the
+ * regguard command runs), with the caller's REGGUARD_* environment removed (so only `env`
+ * configures it). Calls run one at a time: each changes the working directory while it runs.
  */
-export function runCommand (args: string[], opts: { cwd: string, env?: Record<string, string> }): Promise<{ code: number, stdout: string, stderr: string }> {
-  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build`)
+export function runCommand (args: string[], opts: { cwd?: string, env?: Record<string, string> } = {}): Promise<{ code: number, stdout: string, stderr: string }> {
   const env: Record<string, string> = {}
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('REGGUARD_') && v !== undefined) env[k] = v
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { cwd: opts.cwd, env: { ...env, ...opts.env }, timeout: 60_000 }, (err, stdout, stderr) => {
-      resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : -1, stdout, stderr })
-    })
-  })
+  const once = async (): Promise<{ code: number, stdout: string, stderr: string }> => {
+    let stdout = ''
+    let stderr = ''
+    const before = process.cwd()
+    if (opts.cwd !== undefined) process.chdir(opts.cwd)
+    try {
+      const code = await run(args, { out: (text) => { stdout += text }, err: (text) => { stderr += text }, env: { ...env, ...opts.env } })
+      return { code, stdout, stderr }
+    } catch (err) {
+      // what the process would print before exiting 1
+      return { code: 1, stdout, stderr: stderr + `regguard: ${(err as Error).stack ?? String(err)}\n` }
+    } finally {
+      process.chdir(before)
+    }
+  }
+  const result = queue.then(once, once)
+  queue = result.catch(() => {})
+  return result
 }

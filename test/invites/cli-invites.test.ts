@@ -1,27 +1,22 @@
-import { execFile } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
+import { runCommand } from '../helpers/cli-process.js'
 import { startHomeserver } from '../helpers/homeserver.js'
 import { rawPost } from '../helpers/raw-http.js'
 import { startRegguard } from '../helpers/regguard.js'
 import { tempDir } from '../store/backends.js'
 
-// The CLI twins of the admin API (dist/src/cli.js: run `npm run build` first), on the store
+// The CLI twins of the admin API (run in-process, as the regguard command runs them), on the store
 // named in the config file, shared with a running regguard.
 
-// every call starts a node process (~0.5 s, more on a busy machine)
 t.setTimeout(180_000)
 
-const CLI = new URL('../../dist/src/cli.js', import.meta.url).pathname
 
 interface Run { code: number, stdout: string, stderr: string }
-function cli (...args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { timeout: 30_000 }, (err, stdout, stderr) => {
-      resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : -1, stdout, stderr })
-    })
-  })
+// in-process, as the regguard command runs it
+function cli (...args: string[]): Promise<{ code: number, stdout: string, stderr: string }> {
+  return runCommand(args)
 }
 
 const policy = { allowed: false, threepid: { email: { domain: { blacklist: ['evil.example.org'] } } } }

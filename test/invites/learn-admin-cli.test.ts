@@ -1,7 +1,7 @@
-import { execFile } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
+import { runCommand } from '../helpers/cli-process.js'
 import { tempDir } from '../store/backends.js'
 import { adminCall, listInvites } from './helpers.js'
 import { createRoomBody, invitesWhen, learnSetup, requestToken, send } from './learn-helpers.js'
@@ -9,15 +9,11 @@ import { createRoomBody, invitesWhen, learnSetup, requestToken, send } from './l
 // Listing the invites one inviter taught, and revoking them all in one call: admin API and CLI.
 
 t.setTimeout(180_000)
-const CLI = new URL('../../dist/src/cli.js', import.meta.url).pathname
 const P = '/_regguard/admin/v1/invites'
 
+// in-process, as the regguard command runs it
 function cli (...args: string[]): Promise<{ code: number, stdout: string, stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { timeout: 30_000 }, (err, stdout, stderr) => {
-      resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : -1, stdout, stderr })
-    })
-  })
+  return runCommand(args)
 }
 
 t.test('admin API: list by inviter, revoke all of one inviter', async (t) => {
