@@ -1,12 +1,13 @@
 import type { KeyObject } from 'node:crypto'
-import { STATUS_CODES, type ServerResponse } from 'node:http'
+import type { ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import { Pool } from 'undici'
 import type { LoadedConfig } from './config/load.js'
 import type { Medium } from './synapse/canonical.js'
 import type { AppContext } from './context.js'
-import { matrixError, type MatrixErrorName } from './errors.js'
+import type { MatrixErrorName } from './errors.js'
+import { replyError, socketError } from './reply.js'
 import { createLogger, loadHashKey, redactAddress, redactTarget, type Logger } from './log.js'
 import { MxResolver } from './dns/mx.js'
 import { LiveLists } from './lists/live.js'
@@ -76,17 +77,15 @@ function jsonErrorHandlers (app: FastifyInstance): void {
     // the store being away is temporary, not a fault of regguard (admin API calls end here)
     if (err instanceof StoreUnavailableError) {
       request.log.warn({ err }, 'request refused: store unavailable')
-      const e = matrixError('STORE_UNAVAILABLE', 'The invite store is temporarily unavailable; please try again later')
-      void reply.code(e.status).type('application/json').send(e.body)
+      void replyError(reply, 'STORE_UNAVAILABLE', 'The invite store is temporarily unavailable; please try again later')
       return
     }
-    const e = status === 413 ? matrixError('TOO_LARGE') : status !== undefined && status < 500 ? matrixError('UNRECOGNIZED', (err as Error).message) : matrixError('INTERNAL')
-    if (e.status >= 500) request.log.error({ err }, 'request failed')
-    void reply.code(e.status).type('application/json').send(e.body)
+    const name: MatrixErrorName = status === 413 ? 'TOO_LARGE' : status !== undefined && status < 500 ? 'UNRECOGNIZED' : 'INTERNAL'
+    if (name === 'INTERNAL') request.log.error({ err }, 'request failed')
+    void replyError(reply, name, name === 'UNRECOGNIZED' ? (err as Error).message : null)
   })
   app.setNotFoundHandler((request, reply) => {
-    const e = matrixError('UNRECOGNIZED')
-    void reply.code(404).type('application/json').send(e.body)
+    void replyError(reply, 'UNRECOGNIZED', null, 404)
   })
 }
 
@@ -99,9 +98,7 @@ function clientErrorAnswer (metrics: Metrics) {
     const inFlight = (socket as { _httpMessage?: ServerResponse | null })._httpMessage
     if (!socket.writable || inFlight?.headersSent === true) { socket.destroy(); return }
     const name: MatrixErrorName = timeout ? 'REQUEST_TIMEOUT' : err.code === 'HPE_HEADER_OVERFLOW' ? 'HEADERS_TOO_LARGE' : 'MALFORMED_HTTP'
-    const e = matrixError(name)
-    const body = JSON.stringify(e.body)
-    socket.end(`HTTP/1.1 ${e.status} ${STATUS_CODES[e.status] ?? ''}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`)
+    socketError(socket, name)
   }
 }
 

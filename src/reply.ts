@@ -1,11 +1,36 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import { STATUS_CODES } from 'node:http'
+import type { Duplex } from 'node:stream'
+import type { FastifyReply } from 'fastify'
 import { matrixError, type MatrixErrorName } from './errors.js'
-import { sendJson } from './homeserver/forward.js'
 
-/** Answers with an entry of the Matrix error table (optionally reworded or with extra fields). */
-export function sendError (res: ServerResponse, name: MatrixErrorName, message?: string | null, extra?: Record<string, unknown>, headers?: Record<string, string>): void {
+// The one writer of error bodies: every Matrix error regguard answers, on either listener and
+// whether the answer goes through fastify, a raw response or a bare socket, is rendered here from
+// an entry of the table in errors.ts.
+
+/** The status and JSON text of a table entry (optionally reworded or with extra fields). */
+export function renderError (name: MatrixErrorName, message?: string | null, extra?: Record<string, unknown>): { status: number, text: string } {
   const e = matrixError(name, message, extra)
-  sendJson(res, e.status, e.body, headers)
+  return { status: e.status, text: JSON.stringify(e.body) }
+}
+
+/** On a raw response (the gate's hijacked replies). */
+export function sendError (res: ServerResponse, name: MatrixErrorName, message?: string | null, extra?: Record<string, unknown>, headers?: Record<string, string>): void {
+  const { status, text } = renderError(name, message, extra)
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), ...headers })
+  res.end(text)
+}
+
+/** Through fastify (the admin listener, the error and not-found handlers). */
+export function replyError (reply: FastifyReply, name: MatrixErrorName, message?: string | null, status?: number): FastifyReply {
+  const e = renderError(name, message)
+  return reply.code(status ?? e.status).type('application/json').send(e.text)
+}
+
+/** On a bare socket, when no request could be parsed (malformed HTTP, headers too slow): then closed. */
+export function socketError (socket: Duplex, name: MatrixErrorName): void {
+  const { status, text } = renderError(name)
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`)
 }
 
 /**

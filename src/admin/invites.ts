@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import type { AppContext } from '../context.js'
-import { matrixError, missingParamsMessage, type MatrixErrorName } from '../errors.js'
+import { missingParamsMessage } from '../errors.js'
+import { fail } from './scope.js'
 import { checkAdminToken } from './token.js'
 import { isUserId } from '../invites/inviters.js'
 import { canonicalInviteAddress } from '../invites/learn.js'
@@ -19,11 +20,6 @@ const DEFAULT_LIMIT = 100
 const MAX_LIMIT = 1000
 
 const INVITER_MESSAGE = 'inviter must be a user ID such as "@alice:example.org"'
-
-function fail (reply: FastifyReply, name: MatrixErrorName, message?: string): FastifyReply {
-  const e = matrixError(name, message)
-  return reply.code(e.status).type('application/json').send(e.body)
-}
 
 /** A query parameter given once, as text; arrays (repeated keys) are refused as invalid. */
 function single (query: unknown, key: string): string | undefined | null {

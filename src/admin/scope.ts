@@ -1,14 +1,14 @@
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import type { AppContext } from '../context.js'
-import { matrixError, type MatrixErrorName } from '../errors.js'
+import type { MatrixErrorName } from '../errors.js'
+import { replyError } from '../reply.js'
 import { checkAdminToken } from './token.js'
 
 // What the read-only admin APIs (decisions, policy) share: the admin.token check and the way
 // query parameters are read. The invites API has the same rules in admin-invites.ts.
 
 export function fail (reply: FastifyReply, name: MatrixErrorName, message?: string): FastifyReply {
-  const e = matrixError(name, message)
-  return reply.code(e.status).type('application/json').send(e.body)
+  return replyError(reply, name, message)
 }
 
 /** A query parameter given once, as text; null when repeated (an array), which is refused. */

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import type { AppContext } from '../context.js'
-import { matrixError, missingParamsMessage, type MatrixErrorName } from '../errors.js'
+import { missingParamsMessage } from '../errors.js'
+import { fail } from './scope.js'
 import { canonicalInviteAddress } from '../invites/learn.js'
 import { pendingInvite } from '../invites/pending.js'
 import { decideAddress } from '../decide.js'
@@ -15,11 +16,6 @@ import { decideAddress } from '../decide.js'
 // No token: the module sends none; the admin listener is on loopback.
 
 export const THREEPID_CHECK_PATH = '/_regguard/v1/threepid_check'
-
-function fail (reply: FastifyReply, name: MatrixErrorName, message?: string): FastifyReply {
-  const e = matrixError(name, message)
-  return reply.code(e.status).type('application/json').send(e.body)
-}
 
 export function threepidCheckRoute (admin: FastifyInstance, ctx: AppContext): void {
   admin.get(THREEPID_CHECK_PATH, async (request, reply) => {

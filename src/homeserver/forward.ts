@@ -1,7 +1,8 @@
 import type { ServerResponse } from 'node:http'
 import type { Readable } from 'node:stream'
 import type { Dispatcher } from 'undici'
-import { matrixError, type MatrixErrorName } from '../errors.js'
+import type { MatrixErrorName } from '../errors.js'
+import { sendError } from '../reply.js'
 import { clientResponseHeaders } from './headers.js'
 
 export interface UpstreamAnswer {
@@ -55,12 +56,6 @@ export const FAILURE_ERROR: Record<ForwardFailure, MatrixErrorName> = {
   timeout: 'UPSTREAM_TIMEOUT',
   aborted: 'UPSTREAM_UNREACHABLE',
   refused: 'NOT_FORWARDABLE'
-}
-
-export function sendJson (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body)
-  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), ...headers })
-  res.end(text)
 }
 
 /**
@@ -121,8 +116,7 @@ export function forward (pool: Dispatcher, res: ServerResponse, req: ForwardRequ
       onError (err) {
         const failure = failureOf(err as Error & { code?: string })
         if (!res.headersSent && !res.destroyed) {
-          const e = matrixError(FAILURE_ERROR[failure])
-          sendJson(res, e.status, e.body)
+          sendError(res, FAILURE_ERROR[failure])
         } else if (!res.writableEnded) {
           // mid-answer: only closing tells the client the answer is incomplete (an answer regguard
           // itself finished, such as a 408, is left to close cleanly)

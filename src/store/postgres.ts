@@ -32,6 +32,24 @@ export interface PostgresOptions {
 
 type Query = (...args: unknown[]) => unknown
 
+/**
+ * kysely's migrator lists the tables of every schema of the database; another application (or
+ * another regguard) dropping its own schema at that moment fails the listing with "schema ...
+ * does not exist". That is not about this store: try again, a few times.
+ */
+async function migrateDespiteOthers (db: Kysely<Database>, schema: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await migrate(db, 'postgres', schema)
+      return
+    } catch (err) {
+      const other = /schema "([^"]+)" does not exist/.exec((err as Error).message)
+      if (other === null || other[1] === schema || attempt >= 5) throw err
+      await new Promise((resolve) => setTimeout(resolve, 50 * attempt))
+    }
+  }
+}
+
 export async function openPostgres (url: string, opts: PostgresOptions = {}): Promise<Store> {
   const target = postgresTarget(url)
   const pool = new pg.Pool({
@@ -79,7 +97,7 @@ export async function openPostgres (url: string, opts: PostgresOptions = {}): Pr
     const schema = current.rows[0]?.s ?? null
     if (schema === null) throw new Error('no schema in search_path exists; add ?schema=NAME to the URL')
     // named explicitly: kysely otherwise finds its migration table in any schema of the database
-    await migrate(db, 'postgres', schema)
+    await migrateDespiteOthers(db, schema)
     queryTimeoutMs = opts.queryTimeoutMs ?? 0
     // a connection that cannot be set up by then (server silent) gives its pool slot back as
     // soon: otherwise a silent failover fills the pool with half-open connections

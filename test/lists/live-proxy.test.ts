@@ -48,7 +48,7 @@ t.test('a blacklist URL: fetched before serving, refreshed with ETag, bad refres
   lists.serve(path, { body: LIST, etag: '"v1"', lastModified: 'Wed, 01 Jan 2025 00:00:00 GMT' })
   const hs = await startHomeserver(t)
   const rg = await startRegguard(t, hs.url, {
-    lists: { refresh: 150, timeout_ms: 400, max_bytes: 4096, cache_dir: tmp(t) },
+    lists: { refresh: 150, timeout_ms: 900, max_bytes: 4096, cache_dir: tmp(t) },
     register: { policy: { allowed: true, threepid: { email: { domain: { blacklist_urls: [lists.url(path)] } } } } }
   })
   const deny = async (email: string): Promise<number> => (await rawPost(rg.port, TOKEN, body(email))).status
@@ -65,8 +65,8 @@ t.test('a blacklist URL: fetched before serving, refreshed with ETag, bad refres
 
   const bad: Array<[string, Parameters<typeof lists.serve>[1], RegExp, string]> = [
     ['500', { status: 500, body: 'oops' }, /^HTTP 500$/, 'error'],
-    ['slow', { body: LIST, delayMs: 1500 }, /no answer within 400 ms/, 'error'],
-    ['endless body', { body: LIST, hang: true }, /within 400 ms/, 'error'],
+    ['slow', { body: LIST, delayMs: 1500 }, /no answer within 900 ms/, 'error'],
+    ['endless body', { body: LIST, hang: true }, /within 900 ms/, 'error'],
     ['oversize', { body: 'a.example\n'.repeat(1000) }, /larger than lists\.max_bytes/, 'error'],
     ['HTML', { body: '<html><body>Service unavailable</body></html>', contentType: 'text/html' }, /text\/html/, 'refused'],
     ['garbage lines', { body: 'mailinator.com\nthis is not a domain\nnor this one\n', contentType: 'text/plain' }, /2 of 3 lines are not domains/, 'refused'],
