@@ -28,11 +28,9 @@ import { hasBody } from './gate/body.js'
 import { healthRoutes } from './admin/health.js'
 import { threepidCheckRoute } from './admin/threepid-check.js'
 import { makeRuntime, type Runtime } from './runtime.js'
-import { deferredStore } from './store/deferred.js'
 import { guardStore, StoreUnavailableError } from './store/guarded.js'
 import { openStore } from './store/open.js'
 import type { Store } from './store/store.js'
-import { storageKind } from './store/url.js'
 import { storeWatch } from './store/watch.js'
 
 // Builds regguard's two fastify instances (the proxy and the admin listener) without listening.
@@ -109,8 +107,21 @@ function checkingInterval (headersTimeoutMs: number): number {
 
 type Handler = (request: FastifyRequest, reply: FastifyReply) => Promise<void>
 
-export function buildApp (config: LoadedConfig, opts: BuildOptions = {}): RegguardApp {
+/**
+ * Opens the store (a store that cannot open rejects with StoreOpenError naming storage.url) and
+ * the address-hash key first, then builds both listeners around them.
+ */
+export async function buildApp (config: LoadedConfig, opts: BuildOptions = {}): Promise<RegguardApp> {
   const logger = opts.logger ?? createLogger(config.settings.log.level)
+  const opened = opts.store ?? await openStore(config.settings.storage.url, { queryTimeoutMs: config.settings.storage.timeout_ms })
+  // the key of the address hashes, loaded once with the store (log.hash_key is read at start-up)
+  let hashKey: KeyObject
+  try {
+    hashKey = await loadHashKey(config.settings.log.hash_key, opened)
+  } catch (err) {
+    if (opts.store === undefined) await opened.close()
+    throw err
+  }
   let runtime: Runtime = makeRuntime(config)
   const hs = config.settings.homeserver
   const poolOf = (connections: number): Pool => new Pool(hs.url, {
@@ -124,18 +135,11 @@ export function buildApp (config: LoadedConfig, opts: BuildOptions = {}): Reggua
   // (registration) have their own
   const pool = poolOf(hs.registration_connections)
   const passThroughPool = poolOf(hs.connections)
-  // opened now, awaited before listening (onReady): a store that cannot open stops start-up
-  const storeReady = opts.store !== undefined ? Promise.resolve(opts.store) : openStore(config.settings.storage.url, { queryTimeoutMs: config.settings.storage.timeout_ms })
-  storeReady.catch(() => {}) // reported through listen()
   const metrics = opts.metrics ?? new Metrics()
   // an outage of the store reaches the routes as StoreUnavailableError, and calls are bounded
-  const store = guardStore(deferredStore(storeReady, opts.store?.kind ?? storageKind(config.settings.storage.url) ?? 'sqlite'), storeWatch(metrics, logger), config.settings.storage.timeout_ms)
+  const store = guardStore(opened, storeWatch(metrics, logger), config.settings.storage.timeout_ms)
   // chosen at start-up: a reload does not move counters between backends
   const counter = makeCounter(config, store, logger)
-  // the key of the address hashes, loaded once with the store (log.hash_key is read at start-up)
-  let hashKey: KeyObject | null = null
-  const hashKeyReady = storeReady.then(async (s) => { hashKey = await loadHashKey(config.settings.log.hash_key, s) })
-  hashKeyReady.catch(() => {}) // reported through listen()
   const redact = (medium: Medium, address: string): string => redactAddress(medium, address, runtime.config.settings.log.full_addresses, hashKey)
   const audit = new DecisionRecorder({
     ...opts.audit,
@@ -219,7 +223,7 @@ export function buildApp (config: LoadedConfig, opts: BuildOptions = {}): Reggua
     },
     findInvite: (medium, address) => pendingInvite(store, runtime.config.policy, medium, address)
   }, watched)
-  proxy.addHook('onReady', async () => { await storeReady; await hashKeyReady; await lists.ready() })
+  proxy.addHook('onReady', async () => { await lists.ready() })
 
   if (config.settings.log.requests) {
     proxy.addHook('onRequest', async (request, reply) => {
@@ -247,7 +251,6 @@ export function buildApp (config: LoadedConfig, opts: BuildOptions = {}): Reggua
   adminPolicyRoutes(admin, context)
   consoleRoutes(admin, context)
   threepidCheckRoute(admin, context)
-  admin.addHook('onReady', async () => { await storeReady; await hashKeyReady })
 
   return {
     proxy,

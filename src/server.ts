@@ -26,7 +26,7 @@ function trackInFlight (app: RegguardApp): () => number {
 }
 
 export async function start (config: LoadedConfig, logger: Logger): Promise<Running> {
-  const app = buildApp(config, { logger })
+  const app = await buildApp(config, { logger })
   const inFlight = trackInFlight(app)
   const s = config.settings
   await app.proxy.listen({ host: s.server.host, port: s.server.port })

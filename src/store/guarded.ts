@@ -36,8 +36,7 @@ export function guardStore (store: Store, watch: StoreWatch, timeoutMs: number):
   function wrap<A extends unknown[], R> (operation: string, f: (...a: A) => Promise<R>, limit: number | null): (...a: A) => Promise<R> {
     return async (...args: A): Promise<R> => {
       try {
-        const p = f(...args)
-        const r = limit === null ? await p : await withDeadline(p, limit, 'store')
+        const r = limit === null ? await f(...args) : await withDeadline(() => f(...args), limit, 'store')
         watch.answered(operation)
         return r
       } catch (err) {

@@ -120,7 +120,7 @@ async function withHangingHistory (t: Tap.Test, audit: BuildOptions['audit'] = {
   const hung = new Promise<void>((resolve) => { release = resolve })
   const slow: Store = { ...real, decisions: { ...real.decisions, addMany: async (b) => { await hung; await real.decisions.addMany(b) } } }
   const config = loadConfig({ object: { homeserver: { url: hs.url }, admin: { token: ADMIN_TOKEN }, log: { hash_key: HASH_KEY }, register: { policy, rate_limit: { enabled: false } } }, env: {} })
-  const app = buildApp(config, { store: slow, audit, logger: createLogger('silent') })
+  const app = await buildApp(config, { store: slow, audit, logger: createLogger('silent') })
   await app.proxy.listen({ host: '127.0.0.1', port: 0 })
   let closed = false
   const close = async (): Promise<void> => { if (!closed) { closed = true; await app.close() } }

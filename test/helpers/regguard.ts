@@ -47,7 +47,7 @@ export async function startRegguard (
       cb()
     }
   })
-  const app = buildApp(loaded, { logger: createLogger('info', sink) })
+  const app = await buildApp(loaded, { logger: createLogger('info', sink) })
   await app.proxy.listen({ host: '127.0.0.1', port: 0 })
   await app.admin.listen({ host: '127.0.0.1', port: 0 })
   t.teardown(() => app.close())
