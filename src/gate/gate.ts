@@ -11,11 +11,12 @@ import { availableHandler } from './user-rules.js'
 
 // The gate listener's one fastify route. fastify's router would percent-decode and judge the
 // path; classification must be on the raw target (routes.ts), so every request is rewritten to
-// GATE_PATH and dispatched here by the route table's answer, with the route handed to its handler.
+// GATE_PATH and dispatched here by the route table's answer, with the route and the request's
+// configuration snapshot handed to its handler.
 
 export const GATE_PATH = '/'
 
-type Handler<R extends Route> = (request: FastifyRequest, reply: FastifyReply, route: R) => Promise<void>
+type Handler<R extends Route> = (request: FastifyRequest, reply: FastifyReply, route: R, ctx: AppContext) => Promise<void>
 type Handlers = { [K in Route['kind']]: Handler<Extract<Route, { kind: K }>> }
 export type Wrap = (run: (request: FastifyRequest, reply: FastifyReply) => Promise<void>) => (request: FastifyRequest, reply: FastifyReply) => Promise<void>
 
@@ -29,15 +30,19 @@ function allMethods (app: FastifyInstance): string[] {
 /** Mounts the gate on `proxy`; `wrap` runs around every handler (the body idle watch). */
 export function mountGate (proxy: FastifyInstance, ctx: AppContext, deps: RegisterDeps, wrap: Wrap): void {
   const handlers: Handlers = {
-    requestToken: requestTokenHandler(ctx),
-    register: registerHandler(ctx, deps),
-    available: availableHandler(ctx),
+    requestToken: requestTokenHandler(),
+    register: registerHandler(deps),
+    available: availableHandler(),
     invite: learnInvitesHandler(ctx),
-    forward: passThroughHandler(ctx)
+    forward: passThroughHandler()
   }
   const dispatch = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     const route = classify(request.raw.method ?? 'GET', rawTarget(request))
-    await (handlers[route.kind] as Handler<Route>)(request, reply, route)
+    // one configuration for the whole request: a reload (SIGHUP) while it runs applies to the
+    // next one, never to the rest of this one
+    const snapshot = ctx.runtime()
+    const requestCtx: AppContext = { ...ctx, runtime: () => snapshot }
+    await (handlers[route.kind] as Handler<Route>)(request, reply, route, requestCtx)
   }
   proxy.route({ method: allMethods(proxy), url: GATE_PATH, handler: wrap(dispatch) })
 }

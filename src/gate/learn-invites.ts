@@ -54,10 +54,10 @@ function identify (rawHeaders: readonly string[], args: Args): { token: string, 
   return { token: tok.token, whoArgs }
 }
 
-export function learnInvitesHandler (ctx: AppContext) {
-  const whoami = new WhoamiClient(ctx.pool, () => Math.min(ctx.runtime().config.settings.homeserver.timeout_ms, LOOKUP_TIMEOUT_MS))
+export function learnInvitesHandler (appCtx: AppContext) {
+  const whoami = new WhoamiClient(appCtx.pool, () => Math.min(appCtx.runtime().config.settings.homeserver.timeout_ms, LOOKUP_TIMEOUT_MS))
 
-  return async function learnInvites (request: FastifyRequest, reply: FastifyReply, route: InviteRoute): Promise<void> {
+  return async function learnInvites (request: FastifyRequest, reply: FastifyReply, route: InviteRoute, ctx: AppContext): Promise<void> {
     reply.hijack()
     const res = reply.raw
     const req = request.raw

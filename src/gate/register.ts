@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { AppContext } from '../context.js'
+import type { RegisterRoute } from './routes.js'
 import { requestArgs, stringArg } from '../synapse/twisted-args.js'
 import type { Medium } from '../synapse/canonical.js'
 import { completesThreepidFreeFlow, keepThreepidFlows, readCompleted, readFlows, servesOnlyThreepidFreeFlows, type Flow } from '../policy/flows.js'
@@ -88,8 +89,8 @@ export function asksForGuest (request: FastifyRequest, body: Buffer): boolean {
   return stringArg(args, 'kind') === 'guest'
 }
 
-export function registerHandler (ctx: AppContext, deps: RegisterDeps) {
-  return async function register (request: FastifyRequest, reply: FastifyReply): Promise<void> {
+export function registerHandler (deps: RegisterDeps) {
+  return async function register (request: FastifyRequest, reply: FastifyReply, _route: RegisterRoute, ctx: AppContext): Promise<void> {
     reply.hijack()
     const res = reply.raw
     if (!requesterAllowed(ctx, request, res, 'register', 'none')) return

@@ -32,8 +32,8 @@ const DENIED: Record<string, MatrixErrorName> = {
  * POST .../(register|account/3pid)/(email|msisdn)/requestToken: read the body as Synapse
  * would, decide, and either answer 403 or forward the exact bytes received.
  */
-export function requestTokenHandler (ctx: AppContext) {
-  return async function requestToken (request: FastifyRequest, reply: FastifyReply, route: TokenRoute): Promise<void> {
+export function requestTokenHandler () {
+  return async function requestToken (request: FastifyRequest, reply: FastifyReply, route: TokenRoute, ctx: AppContext): Promise<void> {
     reply.hijack()
     const res = reply.raw
     const { config } = ctx.runtime()

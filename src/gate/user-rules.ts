@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { ServerResponse } from 'node:http'
 import type { AppContext } from '../context.js'
+import type { AvailableRoute } from './routes.js'
 import { firstArg, requestArgs } from '../synapse/twisted-args.js'
 import type { Policy } from '../policy/policy.js'
 import { decideRequester, hasRequesterRules, userAgentsOf } from '../policy/requester.js'
@@ -98,8 +99,8 @@ function refuseUsername (ctx: AppContext, request: FastifyRequest, res: ServerRe
  * reads `username` with parse_string (the first value of the Twisted arguments) and does not
  * lower-case it there; the rules judge the lower-cased name, the one /register would create.
  */
-export function availableHandler (ctx: AppContext) {
-  return async function available (request: FastifyRequest, reply: FastifyReply): Promise<void> {
+export function availableHandler () {
+  return async function available (request: FastifyRequest, reply: FastifyReply, _route: AvailableRoute, ctx: AppContext): Promise<void> {
     reply.hijack()
     const res = reply.raw
     if (!requesterAllowed(ctx, request, res, 'available', 'none')) return
