@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 import type { AppContext } from '../context.js'
 import { missingParamsMessage } from '../errors.js'
 import { fail } from './scope.js'
