@@ -23,7 +23,6 @@ import { watchBodyIdle } from './gate/body-idle.js'
 import { GATE_PATH, mountGate } from './gate/gate.js'
 import { MemoryCounter, type HitCounter } from './ratelimit/counter.js'
 import { InFlight } from './ratelimit/in-flight.js'
-import { RedisCounter } from './ratelimit/redis-counter.js'
 import { hasBody } from './gate/body.js'
 import { healthRoutes } from './admin/health.js'
 import { threepidCheckRoute } from './admin/threepid-check.js'
@@ -56,9 +55,11 @@ export interface BuildOptions {
 
 const SWEEP_INTERVAL_MS = 10 * 60 * 1000
 
-function makeCounter (config: LoadedConfig, store: Store, logger: Logger): HitCounter {
+async function makeCounter (config: LoadedConfig, store: Store, logger: Logger): Promise<HitCounter> {
   const rl = config.settings.register.rate_limit
   if (rl.redis_url !== '') {
+    // loaded only when configured: ioredis costs memory and start-up time every instance pays otherwise
+    const { RedisCounter } = await import('./ratelimit/redis-counter.js')
     return new RedisCounter(rl.redis_url, {
       timeoutMs: rl.timeout_ms,
       onDown: (err) => { logger.error({ err }, 'rate-limit Redis unavailable: requests go on without being limited until it answers') },
@@ -139,7 +140,7 @@ export async function buildApp (config: LoadedConfig, opts: BuildOptions = {}): 
   // an outage of the store reaches the routes as StoreUnavailableError, and calls are bounded
   const store = guardStore(opened, storeWatch(metrics, logger), config.settings.storage.timeout_ms)
   // chosen at start-up: a reload does not move counters between backends
-  const counter = makeCounter(config, store, logger)
+  const counter = await makeCounter(config, store, logger)
   const redact = (medium: Medium, address: string): string => redactAddress(medium, address, runtime.config.settings.log.full_addresses, hashKey)
   const audit = new DecisionRecorder({
     ...opts.audit,

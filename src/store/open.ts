@@ -1,5 +1,4 @@
-import { openPostgres, type PostgresOptions } from './postgres.js'
-import { openSqlite } from './sqlite.js'
+import type { PostgresOptions } from './postgres.js'
 import { StoreOpenError, type Store } from './store.js'
 import { redactStorageUrl, storageKind } from './url.js'
 
@@ -9,8 +8,10 @@ export { redactStorageUrl, storageKind }
 export async function openStore (url: string, opts: PostgresOptions = {}): Promise<Store> {
   const kind = storageKind(url)
   try {
-    if (kind === 'sqlite') return await openSqlite(url)
-    if (kind === 'postgres') return await openPostgres(url, opts)
+    // each driver loaded only when configured: pg (or better-sqlite3) costs memory and start-up
+    // time an instance on the other backend never needs
+    if (kind === 'sqlite') return await (await import('./sqlite.js')).openSqlite(url)
+    if (kind === 'postgres') return await (await import('./postgres.js')).openPostgres(url, opts)
     throw new Error('must start with sqlite:// or postgres://')
   } catch (err) {
     const e = err as Error & { code?: string }
