@@ -21,7 +21,8 @@ const USAGE = `usage: npm run bench -- [options]
   --connections N        connections for the small requests (default 50)
   --post-connections N   connections for the 1 MiB uploads (default 10)
   --scenarios LIST       get,post,denied,allowed (default: all)
-  --targets LIST         upstream,nginx,regguard,regguard-noinvite (default: all; the last
+  --targets LIST         upstream,nginx,node-proxy,bare-403,regguard,regguard-noinvite (default:
+                         all; node-proxy and bare-403 are issue 12's reference targets, the last
                          is regguard with register.policy.invite false, denied requestToken only)
   --cpu-prof DIR         run regguard under node --cpu-prof, profiles written to DIR
 `
@@ -64,7 +65,7 @@ async function httpBench (values: Record<string, string | boolean | undefined>):
   const connections = Number(values.connections ?? 50)
   const postConnections = Number(values['post-connections'] ?? 10)
   const scenarios = SCENARIOS.filter((s) => list(values.scenarios as string | undefined, SCENARIOS.map((x) => x.key)).includes(s.key))
-  const targets = list(values.targets as string | undefined, ['upstream', 'nginx', 'regguard', 'regguard-noinvite'])
+  const targets = list(values.targets as string | undefined, ['upstream', 'nginx', 'node-proxy', 'bare-403', 'regguard', 'regguard-noinvite'])
   const nginxBin = findNginx()
   const version = nginxBin === null ? 'not installed (bash .ci/install-nginx.sh): nginx rows skipped' : nginxVersion(nginxBin)
   for (const l of machineLines(version)) process.stdout.write(l + '\n')
@@ -79,6 +80,12 @@ async function httpBench (values: Record<string, string | boolean | undefined>):
     if (targets.includes('nginx') && nginxBin !== null) {
       const nginx = await startNginx(nginxBin, dir, port)
       bases.push(['nginx', nginx.url, nginx.child.proc.pid])
+    }
+    for (const [name, mode] of [['node-proxy', 'proxy'], ['bare-403', 'deny']] as const) {
+      if (!targets.includes(name)) continue
+      const ref = startChild(process.execPath, [new URL('./references.js', import.meta.url).pathname, mode, `http://127.0.0.1:${port}`])
+      const { port: refPort } = await firstJsonLine<{ port: number }>(ref)
+      bases.push([name, `http://127.0.0.1:${refPort}`, ref.proc.pid])
     }
     const profArgs = values['cpu-prof'] !== undefined ? ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof'] as string] : []
     if (targets.includes('regguard')) {
@@ -95,6 +102,9 @@ async function httpBench (values: Record<string, string | boolean | undefined>):
       for (const [target, base, pid] of bases) {
         if (target === 'nginx' && !s.nginx) continue
         if (target === 'regguard-noinvite' && s.variants !== true) continue
+        // each reference stands for one kind of work only
+        if (target === 'node-proxy' && s.key === 'denied') continue
+        if (target === 'bare-403' && s.key !== 'denied') continue
         const result = await load(base, s.spec(connections, postConnections), duration, warmup, () => cpuMs(pid))
         rows.push({ scenario: s, target, result })
         process.stderr.write(`  ${s.title} / ${target}: ${fmt(result.rps)} req/s\n`)
@@ -116,12 +126,29 @@ async function httpBench (values: Record<string, string | boolean | undefined>):
     ) + '\n')
     process.stdout.write('(denied requestToken: "x upstream" compares with the upstream answering the same request; nginx has no equivalent.\n' +
       ' CPU us/req: user + system CPU time of that target\'s processes per answered request; it depends far less on the machine\'s other load than req/s)\n')
+    process.stdout.write('\n' + targetTable(rows) + '\n')
     process.stdout.write(`load average at end: ${loadAverage()}\n`)
     if (schemaHas('storage.url')) process.stdout.write('regguard ran with storage.url = a temporary sqlite file\n')
   } finally {
     await stopAll()
     rmSync(dir, { recursive: true, force: true })
   }
+}
+
+/** Issue 12's targets, each a ratio of two rows measured in this run. */
+function targetTable (rows: Row[]): string {
+  const rps = (scenario: string, target: string): number | undefined => rows.find((r) => r.scenario.key === scenario && r.target === target)?.result.rps
+  const goals: Array<[string, string, string, string, number]> = [
+    ['denied requestToken, default config', 'denied', 'regguard', 'bare-403', 0.7],
+    ['pass-through GET', 'get', 'regguard', 'node-proxy', 0.9],
+    ['allowed requestToken', 'allowed', 'regguard', 'nginx', 0.3]
+  ]
+  return table(['target', 'measured', 'against', 'ratio', 'goal', 'met'], goals.map(([title, scenario, a, b, goal]) => {
+    const x = rps(scenario, a)
+    const y = rps(scenario, b)
+    const ratio = x !== undefined && y !== undefined && y > 0 ? x / y : NaN
+    return [title, a, b, Number.isNaN(ratio) ? 'not measured' : fmt(ratio, 2), `>= ${goal}`, Number.isNaN(ratio) ? '-' : ratio >= goal ? 'yes' : 'no']
+  }))
 }
 
 async function main (): Promise<void> {
