@@ -12,6 +12,7 @@ import { createLogger, loadHashKey, redactAddress, redactTarget, type Logger } f
 import { MxResolver } from './dns/mx.js'
 import { LiveLists } from './lists/live.js'
 import { pendingInvite } from './invites/pending.js'
+import { InviteIndex, noIndex } from './invites/index.js'
 import { DecisionRecorder, type RecorderOptions } from './audit/recorder.js'
 import { adminDecisionRoutes } from './admin/decisions.js'
 import { adminImportRoutes } from './admin/import.js'
@@ -138,7 +139,13 @@ export async function buildApp (config: LoadedConfig, opts: BuildOptions = {}): 
   const passThroughPool = poolOf(hs.connections)
   const metrics = opts.metrics ?? new Metrics()
   // an outage of the store reaches the routes as StoreUnavailableError, and calls are bounded
-  const store = guardStore(opened, storeWatch(metrics, logger), config.settings.storage.timeout_ms)
+  const guarded = guardStore(opened, storeWatch(metrics, logger), config.settings.storage.timeout_ms)
+  const index = guarded.inviteFeed !== undefined ? new InviteIndex(guarded.inviteFeed, { log: logger }) : null
+  // a reading that fails leaves the index untrusted (every denial asks the store) and is retried
+  await index?.ready()
+  // invites written through this process are in the index before they are in the store
+  const store = index !== null ? index.noting(guarded) : guarded
+  const inviteIndex = index ?? noIndex()
   // chosen at start-up: a reload does not move counters between backends
   const counter = await makeCounter(config, store, logger)
   const redact = (medium: Medium, address: string): string => redactAddress(medium, address, runtime.config.settings.log.full_addresses, hashKey)
@@ -159,6 +166,7 @@ export async function buildApp (config: LoadedConfig, opts: BuildOptions = {}): 
     inFlight: { passThrough: new InFlight(), policed: new InFlight() },
     runtime: () => runtime,
     store,
+    inviteIndex,
     metrics,
     counter,
     audit,
@@ -222,7 +230,7 @@ export async function buildApp (config: LoadedConfig, opts: BuildOptions = {}): 
       const s = await store.sessions.get(clientSecret, sid, Date.now())
       return s === null ? null : { medium: s.medium, address: s.address, endpoint: s.endpoint === 'account' ? 'account' : 'register' }
     },
-    findInvite: (medium, address) => pendingInvite(store, runtime.config.policy, medium, address)
+    findInvite: (medium, address) => pendingInvite(store, runtime.config.policy, medium, address, inviteIndex)
   }, watched)
   proxy.addHook('onReady', async () => { await lists.ready() })
 
@@ -273,6 +281,7 @@ export async function buildApp (config: LoadedConfig, opts: BuildOptions = {}): 
       await lists.close()
       await Promise.all([pool.close(), passThroughPool.close()])
       await counter.close?.()
+      await index?.close()
       if (opts.store === undefined) await store.close()
     }
   }

@@ -8,6 +8,7 @@ import type { HitCounter } from './ratelimit/counter.js'
 import type { InFlight } from './ratelimit/in-flight.js'
 import type { Runtime } from './runtime.js'
 import type { Store } from './store/store.js'
+import type { InviteIndex } from './invites/index.js'
 
 // What every route needs, handed to each when the app is built.
 export interface AppContext {
@@ -28,6 +29,8 @@ export interface AppContext {
   runtime: () => Runtime
   /** Invites (and sessions): opened at start-up from storage.url, shared by instances */
   store: Store
+  /** Which addresses may have a pending invite, so most denials never ask the store */
+  inviteIndex: Pick<InviteIndex, 'mayHave'>
   metrics: Metrics
   /** Rate-limit counters: in memory, in the store, or in Redis (register.rate_limit) */
   counter: HitCounter

@@ -50,7 +50,7 @@ export function adminPolicyRoutes (admin: FastifyInstance, ctx: AppContext): voi
       const { config } = ctx.runtime()
       // the invite is looked up as the proxy looks it up (an unreachable store answers 503)
       const { decision } = await decideAddress(config.policy, medium, canonical.address, {
-        findInvite: () => pendingInvite(ctx.store, config.policy, medium, canonical.address),
+        findInvite: () => pendingInvite(ctx.store, config.policy, medium, canonical.address, ctx.inviteIndex),
         lookupMx: ctx.mx.lookup,
         inviteFirst: true
       })

@@ -38,7 +38,7 @@ export function threepidCheckRoute (admin: FastifyInstance, ctx: AppContext): vo
     else if (config.policy.invite) {
       let invite
       try {
-        invite = await pendingInvite(ctx.store, config.policy, c.medium, c.address)
+        invite = await pendingInvite(ctx.store, config.policy, c.medium, c.address, ctx.inviteIndex)
       } catch (err) {
         // the module fails closed on any non-2xx (the user's request fails with 500, nothing is
         // created), so the temporary error here keeps Synapse as strict as the proxy

@@ -64,7 +64,7 @@ export function requestTokenHandler () {
     let decision: Decision
     try {
       ({ decision } = await decideAddress(config.policy, parsed.medium, parsed.address, {
-        findInvite: () => pendingInvite(ctx.store, config.policy, parsed.medium, parsed.address),
+        findInvite: () => pendingInvite(ctx.store, config.policy, parsed.medium, parsed.address, ctx.inviteIndex),
         lookupMx: ctx.mx.lookup
       }))
     } catch (err) {

@@ -67,6 +67,8 @@ export function guardStore (store: Store, watch: StoreWatch, timeoutMs: number):
     secret: wrap('secret', (n: string, make: () => string) => store.secret(n, make), timeoutMs),
     sweep: wrap('sweep', (n: number, h: number) => store.sweep(n, h), null),
     ping: wrap('ping', () => store.ping(), timeoutMs),
-    close: () => store.close()
+    close: () => store.close(),
+    // read in the background by the invite index, which handles its own failures
+    ...(store.inviteFeed !== undefined ? { inviteFeed: store.inviteFeed } : {})
   }
 }

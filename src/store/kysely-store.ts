@@ -54,7 +54,13 @@ export async function migrate (db: Kysely<Database>, dialect: Dialect, schema?: 
   }
 }
 
-export function kyselyStore (db: Kysely<Database>, kind: Dialect): Store {
+export interface StoreHooks {
+  /** Runs in the transaction of each invite insert (PostgreSQL: NOTIFY, so other instances learn of it at commit) */
+  invitesWritten?: (trx: Kysely<Database>, invites: Invite[]) => Promise<void>
+}
+
+export function kyselyStore (db: Kysely<Database>, kind: Dialect, hooks: StoreHooks = {}): Store {
+  const written = hooks.invitesWritten
   const insertValues = (i: NewInvite, now: number) => ({
     medium: i.medium,
     address: i.address,
@@ -70,8 +76,14 @@ export function kyselyStore (db: Kysely<Database>, kind: Dialect): Store {
     decisions: kyselyDecisions(db),
     invites: {
       async add (invite) {
-        const row = await db.insertInto('regguard_invites').values(insertValues(invite, Date.now())).returningAll().executeTakeFirstOrThrow()
-        return toInvite(row)
+        const insert = async (q: Kysely<Database>): Promise<Invite> =>
+          toInvite(await q.insertInto('regguard_invites').values(insertValues(invite, Date.now())).returningAll().executeTakeFirstOrThrow())
+        if (written === undefined) return await insert(db)
+        return await db.transaction().execute(async (trx) => {
+          const out = await insert(trx)
+          await written(trx, [out])
+          return out
+        })
       },
       async addMany (invites) {
         if (invites.length === 0) return []
@@ -81,6 +93,7 @@ export function kyselyStore (db: Kysely<Database>, kind: Dialect): Store {
           for (const invite of invites) {
             out.push(toInvite(await trx.insertInto('regguard_invites').values(insertValues(invite, now)).returningAll().executeTakeFirstOrThrow()))
           }
+          if (written !== undefined) await written(trx, out)
           return out
         })
       },

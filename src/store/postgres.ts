@@ -1,5 +1,6 @@
 import { Kysely, PostgresDialect, sql } from 'kysely'
 import pg from 'pg'
+import { notifyInvites, postgresFeed } from './invite-feed.js'
 import { kyselyStore, migrate } from './kysely-store.js'
 import type { Database } from './schema.js'
 import type { Store } from './store.js'
@@ -102,7 +103,9 @@ export async function openPostgres (url: string, opts: PostgresOptions = {}): Pr
     // a connection that cannot be set up by then (server silent) gives its pool slot back as
     // soon: otherwise a silent failover fills the pool with half-open connections
     if (queryTimeoutMs > 0) pool.options.connectionTimeoutMillis = Math.min(pool.options.connectionTimeoutMillis ?? queryTimeoutMs, queryTimeoutMs)
-    return kyselyStore(db, 'postgres')
+    const store = kyselyStore(db, 'postgres', { invitesWritten: async (trx, invites) => { await notifyInvites(trx, schema, invites) } })
+    store.inviteFeed = postgresFeed(db, target.connectionString, schema)
+    return store
   } catch (err) {
     await db.destroy().catch(() => {})
     throw err

@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import BetterSqlite3 from 'better-sqlite3'
 import { Kysely, SqliteDialect, type Selectable } from 'kysely'
+import { sqliteFeed } from './invite-feed.js'
 import { kyselyStore, migrate, toInvite } from './kysely-store.js'
 import type { Database, InvitesTable } from './schema.js'
 import type { Store } from './store.js'
@@ -35,6 +36,7 @@ export async function openSqlite (url: string): Promise<Store> {
       const row = pending.get(medium, address, now)
       return row === undefined ? null : toInvite(row)
     }
+    store.inviteFeed = sqliteFeed(sqlite, db)
     return store
   } catch (err) {
     sqlite.close()

@@ -184,6 +184,36 @@ export interface Store {
    */
   secret: (name: string, make: () => string) => Promise<string>
   close: () => Promise<void>
+  /** What the in-memory invite index (src/invites/index.ts) reads; absent on stores without one */
+  inviteFeed?: InviteFeed
+}
+
+/** The key of a (medium, canonical address) pair in the invite index */
+export function inviteKey (medium: Medium, address: string): string { return `${medium}:${address}` }
+
+export interface InviteFeedEvents {
+  /** Invites were written elsewhere: their keys, or null when unknown (read everything again) */
+  written: (keys: string[] | null) => void
+  /** The watch on other writers went down (false) or is up again (true); while down, nothing written elsewhere is seen */
+  up: (up: boolean) => void
+}
+
+export interface InviteWatch {
+  /**
+   * SQLite: a number that changes whenever another connection (the CLI) commits to the file;
+   * compared synchronously on each lookup, so nothing written there is missed even for a moment
+   */
+  version?: () => number
+  /** Checks that the watch still works (a silent connection); false: it went down */
+  check: () => Promise<boolean>
+  close: () => Promise<void>
+}
+
+export interface InviteFeed {
+  /** The keys of every invite pending at `now` (one SELECT); with `version` read just before, when the watch has one */
+  pendingKeys: (now: number) => Promise<string[]>
+  /** Starts watching the writes made by other connections */
+  watch: (events: InviteFeedEvents) => InviteWatch
 }
 
 /** Raised when the configured store cannot be opened or migrated; the message names storage.url. */
