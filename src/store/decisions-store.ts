@@ -1,5 +1,5 @@
 import { sql, type Kysely, type Selectable } from 'kysely'
-import { InvalidPageToken } from './kysely-store.js'
+import { InvalidPageToken, pageTokens } from './page-token.js'
 import type { Database, DecisionsTable } from './schema.js'
 import type { Decision, DecisionStore } from './store.js'
 
@@ -26,12 +26,7 @@ function toDecision (r: Selectable<DecisionsTable>): Decision {
   }
 }
 
-// opaque to clients, as the invite pages' tokens are
-function encodeFrom (id: string): string { return Buffer.from(`d:${id}`).toString('base64url') }
-function decodeFrom (token: string): number | null {
-  const m = /^d:([0-9]{1,15})$/.exec(Buffer.from(token, 'base64url').toString('latin1'))
-  return m === null ? null : Number(m[1])
-}
+const decisionPages = pageTokens('d')
 
 export function kyselyDecisions (db: Kysely<Database>): DecisionStore {
   return {
@@ -47,14 +42,14 @@ export function kyselyDecisions (db: Kysely<Database>): DecisionStore {
       if (query.medium !== undefined) q = q.where('medium', '=', query.medium)
       if (query.domain !== undefined) q = q.where('domain', '=', query.domain)
       if (query.from !== undefined) {
-        const before = decodeFrom(query.from)
+        const before = decisionPages.decode(query.from)
         if (before === null) throw new InvalidPageToken('invalid page token')
         q = q.where('id', '<', before)
       }
       const rows = await q.orderBy('id', 'desc').limit(query.limit + 1).execute()
       const decisions = rows.slice(0, query.limit).map(toDecision)
       const last = decisions[decisions.length - 1]
-      return rows.length > query.limit && last !== undefined ? { decisions, next: encodeFrom(last.id) } : { decisions }
+      return rows.length > query.limit && last !== undefined ? { decisions, next: decisionPages.encode(last.id) } : { decisions }
     },
     async summary (sinceMs, now) {
       // literals, not parameters: PostgreSQL matches the GROUP BY expression to the selected one

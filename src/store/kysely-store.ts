@@ -3,6 +3,7 @@ import type { Medium } from '../synapse/canonical.js'
 import { kyselyDecisions } from './decisions-store.js'
 import { migrations, type Dialect } from './migrations.js'
 import { MIGRATION_LOCK_TABLE, MIGRATION_TABLE, type Database, type InvitesTable, type SessionsTable } from './schema.js'
+import { InvalidPageToken, pageTokens } from './page-token.js'
 import type { Invite, InviteSource, NewInvite, Store, TokenSession } from './store.js'
 
 // The Store over kysely, the same SQL for SQLite and PostgreSQL. Only the connection set-up
@@ -30,14 +31,9 @@ function toSession (r: Selectable<SessionsTable>): TokenSession {
   return { client_secret: r.client_secret, sid: r.sid, medium: r.medium as Medium, address: r.address, endpoint: r.endpoint, expires_at: num(r.expires_at) }
 }
 
-// Page tokens are opaque to clients so the ordering key can change without breaking them
-function encodeFrom (id: string): string { return Buffer.from(`i:${id}`).toString('base64url') }
-function decodeFrom (token: string): number | null {
-  const m = /^i:([0-9]{1,15})$/.exec(Buffer.from(token, 'base64url').toString('latin1'))
-  return m === null ? null : Number(m[1])
-}
+const invitePages = pageTokens('i')
 
-export class InvalidPageToken extends Error {}
+export { InvalidPageToken }
 
 export async function migrate (db: Kysely<Database>, dialect: Dialect, schema?: string): Promise<void> {
   const migrator = new Migrator({
@@ -110,14 +106,14 @@ export function kyselyStore (db: Kysely<Database>, kind: Dialect, hooks: StoreHo
         if (query.address !== undefined) q = q.where('address', '=', query.address)
         if (query.inviter !== undefined) q = q.where('inviter', '=', query.inviter)
         if (query.from !== undefined) {
-          const after = decodeFrom(query.from)
+          const after = invitePages.decode(query.from)
           if (after === null) throw new InvalidPageToken('invalid page token')
           q = q.where('id', '>', after)
         }
         const rows = await q.orderBy('id', 'asc').limit(query.limit + 1).execute()
         const invites = rows.slice(0, query.limit).map(toInvite)
         const last = invites[invites.length - 1]
-        return rows.length > query.limit && last !== undefined ? { invites, next: encodeFrom(last.id) } : { invites }
+        return rows.length > query.limit && last !== undefined ? { invites, next: invitePages.encode(last.id) } : { invites }
       },
       async get (id) {
         if (!ID.test(id)) return null
