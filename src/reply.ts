@@ -14,8 +14,32 @@ export function renderError (name: MatrixErrorName, message?: string | null, ext
   return { status: e.status, text: JSON.stringify(e.body) }
 }
 
+// The plain answers (no extra fields) rendered once each: a flood of denials is answered from
+// here. Messages come from the table or the config, so the map stays small; a reload's new
+// wording is a new key.
+const rendered = new Map<string, { status: number, text: string, length: number }>()
+const RENDERED_MAX = 1024
+
+function plainAnswer (name: MatrixErrorName, message: string | null | undefined): { status: number, text: string, length: number } {
+  const key = `${name}\0${message ?? '\u0001'}`
+  let r = rendered.get(key)
+  if (r === undefined) {
+    const { status, text } = renderError(name, message)
+    r = { status, text, length: Buffer.byteLength(text) }
+    if (rendered.size >= RENDERED_MAX) rendered.clear()
+    rendered.set(key, r)
+  }
+  return r
+}
+
 /** On a raw response (the gate's hijacked replies). */
 export function sendError (res: ServerResponse, name: MatrixErrorName, message?: string | null, extra?: Record<string, unknown>, headers?: Record<string, string>): void {
+  if (extra === undefined && headers === undefined) {
+    const { status, text, length } = plainAnswer(name, message)
+    res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': length })
+    res.end(text)
+    return
+  }
   const { status, text } = renderError(name, message, extra)
   res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), ...headers })
   res.end(text)

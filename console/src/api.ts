@@ -57,6 +57,8 @@ export interface Decision {
   client_ip: string
   address: string | null
   domain: string | null
+  /** Identical decisions folded into this row (1 for most) */
+  count: number
 }
 
 export interface Bucket { hour: number, result: string, rule: string, count: number }

@@ -6,6 +6,9 @@ import type { NewDecision } from '../store/store.js'
 // The queue is written in batches (every intervalMs, or as soon as batchSize are waiting), one
 // batch in flight at a time. When the store is slower than the traffic and the queue is full,
 // the oldest waiting records are dropped and counted: the newest history is the useful one.
+// A decision identical to one still waiting (same endpoint, address, verdict, rule, detail and
+// client) only adds to that one's count: a flood of one request costs a Map lookup per request
+// and one row per batch, not a row (an insert, a hash) each.
 
 export interface DecisionInput {
   endpoint: string
@@ -33,10 +36,19 @@ export interface RecorderOptions {
   now?: () => number
 }
 
-interface Pending { at: number, input: DecisionInput, full: boolean }
+interface Pending { at: number, input: DecisionInput, full: boolean, count: number, key: string }
+
+/** Length-prefixed fields: an address holding any separator cannot pass for another decision */
+function repeatKey (input: DecisionInput, full: boolean): string {
+  let key = `${full ? 1 : 0}${input.address === null ? '-' : `${input.address.length}:${input.address}`}`
+  for (const f of [input.endpoint, input.medium, input.result, input.rule, input.detail, input.client_ip]) key += `${f.length}:${f}`
+  return key
+}
 
 export class DecisionRecorder {
   private readonly ring: Array<Pending | undefined>
+  /** The waiting records by repeatKey: every one of them is in the ring */
+  private readonly waiting = new Map<string, Pending>()
   private head = 0
   private length = 0
   private inFlight: Promise<void> | null = null
@@ -61,13 +73,20 @@ export class DecisionRecorder {
   /** Queues one decision; never blocks, never throws. */
   record (input: DecisionInput): void {
     if (this.closed) return
-    const item: Pending = { at: (this.opts.now ?? Date.now)(), input, full: this.opts.fullAddresses() }
+    const full = this.opts.fullAddresses()
+    const key = repeatKey(input, full)
+    const same = this.waiting.get(key)
+    if (same !== undefined) { same.count++; return }
+    const item: Pending = { at: (this.opts.now ?? Date.now)(), input, full, count: 1, key }
+    this.waiting.set(key, item)
     if (this.length === this.maxQueued) {
       // full: the oldest waiting record makes room
+      const oldest = this.ring[this.head] as Pending
+      this.forget(oldest)
       this.ring[this.head] = item
       this.head = (this.head + 1) % this.maxQueued
-      this.dropped++
-      this.opts.onDropped?.('queue_full', 1)
+      this.dropped += oldest.count
+      this.opts.onDropped?.('queue_full', oldest.count)
     } else {
       this.ring[(this.head + this.length) % this.maxQueued] = item
       this.length++
@@ -84,10 +103,17 @@ export class DecisionRecorder {
     if (this.inFlight === null && this.length > 0) void this.flush()
   }
 
+  private forget (p: Pending): void {
+    if (this.waiting.get(p.key) === p) this.waiting.delete(p.key)
+  }
+
   private take (n: number): Pending[] {
     const out: Pending[] = []
     while (out.length < n && this.length > 0) {
-      out.push(this.ring[this.head] as Pending)
+      const p = this.ring[this.head] as Pending
+      // taken for writing: a repeat from now on starts a row of its own
+      this.forget(p)
+      out.push(p)
       this.ring[this.head] = undefined
       this.head = (this.head + 1) % this.maxQueued
       this.length--
@@ -106,10 +132,11 @@ export class DecisionRecorder {
         remaining -= batch.length
         try {
           await this.opts.write(batch.map((p) => toRow(p, this.opts.redact)))
-          this.written += batch.length
+          this.written += decisionsIn(batch)
         } catch (err) {
-          this.dropped += batch.length
-          this.opts.onDropped?.('store_error', batch.length)
+          const n = decisionsIn(batch)
+          this.dropped += n
+          this.opts.onDropped?.('store_error', n)
           this.opts.onError?.(err)
         }
       }
@@ -126,6 +153,12 @@ export class DecisionRecorder {
   }
 }
 
+function decisionsIn (batch: Pending[]): number {
+  let n = 0
+  for (const p of batch) n += p.count
+  return n
+}
+
 function toRow (p: Pending, redact: RecorderOptions['redact']): NewDecision {
   const { input } = p
   const medium = input.medium
@@ -139,6 +172,7 @@ function toRow (p: Pending, redact: RecorderOptions['redact']): NewDecision {
     detail: input.detail,
     client_ip: input.client_ip,
     address,
-    domain: input.address !== null && medium === 'email' ? domainOf(input.address) : null
+    domain: input.address !== null && medium === 'email' ? domainOf(input.address) : null,
+    count: p.count
   }
 }

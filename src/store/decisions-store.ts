@@ -22,7 +22,8 @@ function toDecision (r: Selectable<DecisionsTable>): Decision {
     detail: r.detail,
     client_ip: r.client_ip,
     address: r.address,
-    domain: r.domain
+    domain: r.domain,
+    count: num(r.count)
   }
 }
 
@@ -32,7 +33,7 @@ export function kyselyDecisions (db: Kysely<Database>): DecisionStore {
   return {
     async addMany (decisions) {
       for (let i = 0; i < decisions.length; i += ROWS_PER_INSERT) {
-        await db.insertInto('regguard_decisions').values(decisions.slice(i, i + ROWS_PER_INSERT)).execute()
+        await db.insertInto('regguard_decisions').values(decisions.slice(i, i + ROWS_PER_INSERT).map((d) => ({ ...d, count: d.count ?? 1 }))).execute()
       }
     },
     async list (query) {
@@ -55,7 +56,7 @@ export function kyselyDecisions (db: Kysely<Database>): DecisionStore {
       // literals, not parameters: PostgreSQL matches the GROUP BY expression to the selected one
       const hour = sql<number | string>`(at / ${sql.lit(HOUR_MS)}) * ${sql.lit(HOUR_MS)}`
       const rows = await db.selectFrom('regguard_decisions')
-        .select([hour.as('hour'), 'result', 'rule', (eb) => eb.fn.countAll<number | string>().as('count')])
+        .select([hour.as('hour'), 'result', 'rule', (eb) => eb.fn.sum<number | string>('count').as('count')])
         .where('at', '>=', sinceMs).where('at', '<', now)
         .groupBy([hour, 'result', 'rule'])
         .orderBy('hour', 'asc').orderBy('result', 'asc').orderBy('rule', 'asc')

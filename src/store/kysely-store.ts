@@ -27,7 +27,7 @@ export function toInvite (r: Selectable<InvitesTable>): Invite {
   }
 }
 
-function toSession (r: Selectable<SessionsTable>): TokenSession {
+export function toSession (r: Selectable<SessionsTable>): TokenSession {
   return { client_secret: r.client_secret, sid: r.sid, medium: r.medium as Medium, address: r.address, endpoint: r.endpoint, expires_at: num(r.expires_at) }
 }
 

@@ -51,6 +51,8 @@ export interface DecisionsTable {
   client_ip: string
   address: string | null
   domain: string | null
+  /** Identical decisions this row stands for (1 for rows older than the column) */
+  count: Generated<number | string>
 }
 
 export interface SecretsTable {

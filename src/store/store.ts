@@ -122,9 +122,15 @@ export interface NewDecision {
   address: string | null
   /** An email's domain, whole, so the history can be filtered by it */
   domain: string | null
+  /**
+   * How many identical decisions (all of the above but `at`, which is the first one's) this row
+   * stands for: the recorder folds repeats waiting in its queue into one row. Default 1.
+   */
+  count?: number
 }
 
-export interface Decision extends NewDecision {
+export interface Decision extends Omit<NewDecision, 'count'> {
+  count: number
   /** Opaque, ordered by recording */
   id: string
 }

@@ -70,3 +70,38 @@ for (const backend of BACKENDS) {
     t.equal((await store.decisions.list({ limit: 1000, from: page.next })).decisions.length, 234)
   })
 }
+
+for (const backend of BACKENDS) {
+  t.test(`${backend}: a row's count is kept, listed and summed by the hourly summary`, async (t) => {
+    const store = await openTestStore(t, backend)
+    await store.decisions.addMany([decision(base + 1, { count: 4000 }), decision(base + 2), decision(base + 3, { rule: 'whitelist', result: 'allow', count: 2 })])
+    const listed = await store.decisions.list({ limit: 10 })
+    t.same(listed.decisions.map((d) => d.count), [2, 1, 4000], 'a row without a count stands for one decision')
+    const summary = await store.decisions.summary(base, base + HOUR)
+    t.same(summary.map((s) => [s.rule, s.count]), [['whitelist', 2], ['default', 4001]], 'the summary counts decisions, not rows')
+  })
+}
+
+t.test('sqlite: history and session writes made while an invite batch holds its transaction are kept when that batch is rolled back', async (t) => {
+  const store = await openTestStore(t, 'sqlite')
+  const invites = Array.from({ length: 20 }, (_, i) => ({ medium: 'email' as const, address: `bulk${i}@example.org`, room_id: null, source: 'import' as const, expires_at: base + HOUR }))
+  // a row the database refuses: the whole batch is rolled back
+  invites.push({ ...invites[0], address: null as unknown as string } as typeof invites[number])
+  // the invite batch is a kysely transaction over several awaits: the other writes start after
+  // every possible number of them, so some arrive while it is open
+  for (let k = 0; k < 40; k++) {
+    const bulk = store.invites.addMany(invites).then(() => 'written', () => 'rolled back')
+    for (let i = 0; i < k; i++) await Promise.resolve()
+    await Promise.all([
+      store.decisions.addMany([decision(base + k, { detail: `after ${k}` })]),
+      store.sessions.put({ client_secret: 'cs', sid: `sid${k}`, medium: 'email', address: 'a@example.org', endpoint: 'register', expires_at: base + HOUR })
+    ])
+    t.equal(await bulk, 'rolled back')
+  }
+  t.equal((await store.invites.list({ limit: 10 })).invites.length, 0, 'every batch was rolled back')
+  const kept = (await store.decisions.list({ limit: 100 })).decisions.map((d) => d.detail).reverse()
+  t.same(kept, Array.from({ length: 40 }, (_, k) => `after ${k}`), 'no history write was part of a batch')
+  let sessions = 0
+  for (let k = 0; k < 40; k++) if (await store.sessions.get('cs', `sid${k}`, base) !== null) sessions++
+  t.equal(sessions, 40, 'nor any session')
+})

@@ -92,3 +92,62 @@ t.test('record() returns at once while the store hangs, and the queue stays boun
   release()
   await rec.close()
 })
+
+t.test('repeats of a waiting decision fold into its row and count; once taken for writing, a repeat starts a new row', async (t) => {
+  const batches: NewDecision[][] = []
+  const drops: Array<[string, number]> = []
+  const rec = new DecisionRecorder({ write: async (b) => { batches.push(b) }, fullAddresses: () => false, redact, batchSize: 1000, intervalMs: 60_000, onDropped: (reason, n) => drops.push([reason, n]) })
+  for (let i = 0; i < 5000; i++) rec.record(input(1))
+  rec.record(input(1, { client_ip: '192.0.2.8' }))
+  rec.record(input(1, { result: 'allow', rule: 'invite' }))
+  t.equal(rec.queued, 3, 'three distinct decisions waiting')
+  await rec.flush()
+  for (let i = 0; i < 3; i++) rec.record(input(1))
+  await rec.close()
+  t.same(batches.map((b) => b.map((r) => [r.client_ip, r.result, r.count])), [
+    [['192.0.2.7', 'deny', 5000], ['192.0.2.8', 'deny', 1], ['192.0.2.7', 'allow', 1]],
+    [['192.0.2.7', 'deny', 3]]
+  ])
+  t.equal(rec.written, 5005, 'written counts decisions, not rows')
+  t.same(drops, [])
+})
+
+t.test('a full queue drops the oldest row with all the decisions folded into it', async (t) => {
+  const drops: Array<[string, number]> = []
+  const rows: NewDecision[] = []
+  const rec = new DecisionRecorder({ write: async (b) => { rows.push(...b) }, fullAddresses: () => false, redact, maxQueued: 2, batchSize: 1000, intervalMs: 60_000, onDropped: (reason, n) => drops.push([reason, n]) })
+  for (let i = 0; i < 10; i++) rec.record(input(1))
+  rec.record(input(2))
+  rec.record(input(3))
+  t.same(drops, [['queue_full', 10]])
+  t.equal(rec.dropped, 10)
+  // the dropped row's key is gone: the same decision again is a new row, not a lost count
+  rec.record(input(1))
+  await rec.close()
+  t.same(rows.map((r) => [r.detail, r.count]), [['n=3', 1], ['n=1', 1]])
+  t.same(drops, [['queue_full', 10], ['queue_full', 1]])
+})
+
+t.test('a batch the store refuses counts every decision folded into it as dropped', async (t) => {
+  const drops: Array<[string, number]> = []
+  const rec = new DecisionRecorder({ write: async () => { throw new Error('disk full') }, fullAddresses: () => false, redact, batchSize: 1000, intervalMs: 60_000, onDropped: (reason, n) => drops.push([reason, n]), onError: () => {} })
+  for (let i = 0; i < 7; i++) rec.record(input(1))
+  rec.record(input(2))
+  await rec.close()
+  t.same(drops, [['store_error', 8]])
+  t.equal(rec.written, 0)
+})
+
+t.test('decisions differing in any field are never folded together, whatever their text holds', async (t) => {
+  const rows: NewDecision[] = []
+  const rec = new DecisionRecorder({ write: async (b) => { rows.push(...b) }, fullAddresses: () => true, redact, batchSize: 1000, intervalMs: 60_000 })
+  const base = input(1)
+  const variants: Array<Partial<DecisionInput>> = [
+    {}, { address: 'a\u0000b@x.org' }, { address: 'a@x.org', detail: '\u0000' }, { address: 'a@x.org\u0000', detail: '' },
+    { address: '1:a@x.org' }, { address: null, medium: 'none' }, { endpoint: 'account/requestToken' }, { rule: 'blacklist' }, { result: 'allow' }, { client_ip: '192.0.2.70' }
+  ]
+  for (const v of variants) rec.record({ ...base, ...v })
+  await rec.close()
+  t.equal(rows.length, variants.length)
+  t.ok(rows.every((r) => r.count === 1))
+})

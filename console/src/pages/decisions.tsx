@@ -59,7 +59,7 @@ export function Decisions (): preact.JSX.Element {
             {rows.map((d) => (
               <tr key={d.id}>
                 <td>{when(d.at)}</td><td>{d.endpoint}</td><td>{d.medium}</td><td class="addr">{d.address ?? '—'}</td>
-                <td><span class={`pill ${d.result}`}>{d.result}</span></td><td>{d.rule}</td><td>{d.detail}</td><td>{d.client_ip}</td>
+                <td><span class={`pill ${d.result}`}>{d.result}</span>{d.count > 1 && <span class="repeats" title={`${d.count} identical decisions`}> ×{d.count.toLocaleString()}</span>}</td><td>{d.rule}</td><td>{d.detail}</td><td>{d.client_ip}</td>
               </tr>
             ))}
           </tbody>
