@@ -207,7 +207,9 @@ export interface InviteFeedEvents {
 export interface InviteWatch {
   /**
    * SQLite: a number that changes whenever another connection (the CLI) commits to the file;
-   * compared synchronously on each lookup, so nothing written there is missed even for a moment
+   * compared synchronously on each lookup, read anew when its last reading is 5 ms old, so
+   * nothing written there is missed for longer (a reading older than the data it is stored
+   * with only costs one more re-reading)
    */
   version?: () => number
   /** Checks that the watch still works (a silent connection); false: it went down */
