@@ -40,9 +40,8 @@ interface Pending { at: number, input: DecisionInput, full: boolean, count: numb
 
 /** Length-prefixed fields: an address holding any separator cannot pass for another decision */
 function repeatKey (input: DecisionInput, full: boolean): string {
-  let key = `${full ? 1 : 0}${input.address === null ? '-' : `${input.address.length}:${input.address}`}`
-  for (const f of [input.endpoint, input.medium, input.result, input.rule, input.detail, input.client_ip]) key += `${f.length}:${f}`
-  return key
+  const { address: a, endpoint: e, medium: m, result: r, rule: u, detail: d, client_ip: c } = input
+  return `${full ? 1 : 0}${a === null ? '-' : `${a.length}:${a}`}${e.length}:${e}${m.length}:${m}${r.length}:${r}${u.length}:${u}${d.length}:${d}${c.length}:${c}`
 }
 
 export class DecisionRecorder {
