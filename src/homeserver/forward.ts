@@ -81,14 +81,30 @@ export function forward (pool: Dispatcher, res: ServerResponse, req: ForwardRequ
       resolve(outcome)
     }
     const onDrain = (): void => { resume?.() }
+    // A client gone before its answer ended: the upstream request is aborted as soon as there is
+    // one to abort. One still queued for a connection has none yet, and an answer written to a
+    // closed response would pause its connection (no 'drain' ever comes) until
+    // homeserver.timeout_ms: so each step checks again.
+    let clientGone = false
+    const goneAbort = (): boolean => {
+      if (!clientGone) return false
+      abortUpstream?.(new Error('client went away'))
+      return true
+    }
     const onClientClose = (): void => {
-      if (!res.writableFinished) abortUpstream?.(new Error('client went away'))
+      if (res.writableFinished) return
+      clientGone = true
+      goneAbort()
     }
     res.on('close', onClientClose)
 
     const handler: Dispatcher.DispatchHandler = {
-      onConnect (abort) { abortUpstream = abort as (err: Error) => void },
+      onConnect (abort) {
+        abortUpstream = abort as (err: Error) => void
+        goneAbort()
+      },
       onHeaders (statusCode, rawHeaders, resumeFn, statusText) {
+        if (goneAbort()) return false
         status = statusCode
         resume = resumeFn
         headersSeconds ??= (performance.now() - started) / 1000
@@ -100,6 +116,7 @@ export function forward (pool: Dispatcher, res: ServerResponse, req: ForwardRequ
         return true
       },
       onData (chunk) {
+        if (goneAbort()) return false
         if (collected !== null) {
           collectedBytes += chunk.length
           if (collectedBytes <= (req.collectBody as number)) collected.push(Buffer.from(chunk))
