@@ -5,7 +5,7 @@ import { openStore } from '../../src/store/open.js'
 import type { TokenSession } from '../../src/store/store.js'
 import { tempDir } from './backends.js'
 
-// SQLite gathers the sessions of one event-loop turn into one commit. Whatever the timing, a
+// SQLite gathers the sessions of a couple of milliseconds into one commit. Whatever the timing, a
 // put is stored once it resolves, a lookup finds every put made before it, and closing writes
 // what is still waiting.
 
@@ -18,7 +18,7 @@ t.test('puts of one turn are written together; a lookup right after a put finds 
   const puts = Array.from({ length: 50 }, (_, n) => store.sessions.put(session(n)))
   // not awaited: the lookup must still see the put made before it
   const put = store.sessions.put(session(99))
-  t.match(await store.sessions.get('cs99', 'sid99', Date.now()), { address: 'u99@example.org' }, 'read after write, before the batch turn')
+  t.match(await store.sessions.get('cs99', 'sid99', Date.now()), { address: 'u99@example.org' }, 'read after write, before the batch is written')
   await Promise.all([...puts, put])
   for (const n of [0, 25, 49]) t.match(await store.sessions.get(`cs${n}`, `sid${n}`, Date.now()), { address: `u${n}@example.org` })
   // a second put of the same session replaces it, as on PostgreSQL
