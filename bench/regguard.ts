@@ -27,7 +27,9 @@ export interface RegguardOptions {
 
 export function benchConfig (dir: string, port: number, adminPort: number, upstreamUrl: string, invite = true): Record<string, unknown> {
   const config: Record<string, unknown> = {
-    server: { host: '127.0.0.1', port },
+    // every bench connection is one client (127.0.0.1): at the default cap of 32 in flight, the
+    // allowed rows would measure 429s, not forwarding
+    server: { host: '127.0.0.1', port, per_client_concurrency: 1024 },
     homeserver: { url: upstreamUrl },
     admin: { host: '127.0.0.1', port: adminPort },
     log: { level: 'warn' },

@@ -63,8 +63,10 @@ export function requestTokenHandler () {
     // when a mail-server rule is reached
     let decision: Decision
     try {
-      ({ decision } = await decideAddress(config.policy, parsed.medium, parsed.address, {
-        findInvite: () => pendingInvite(ctx.store, config.policy, parsed.medium, parsed.address, ctx.inviteIndex),
+      // the index answers "certainly none" synchronously: then the invite rule has nothing to ask
+      const maybeInvited = config.policy.invite && ctx.inviteIndex.mayHave(parsed.medium, parsed.address)
+      ;({ decision } = await decideAddress(config.policy, parsed.medium, parsed.address, {
+        findInvite: maybeInvited ? () => pendingInvite(ctx.store, config.policy, parsed.medium, parsed.address, ctx.inviteIndex) : null,
         lookupMx: ctx.mx.lookup
       }))
     } catch (err) {
