@@ -52,6 +52,8 @@ export interface BuildOptions {
   metrics?: Metrics
   /** The decision history's queue: size and batching (defaults in src/audit/recorder.ts) */
   audit?: Pick<RecorderOptions, 'maxQueued' | 'batchSize' | 'intervalMs'>
+  /** Default: from register.rate_limit (a cluster worker's is its primary's: src/cluster/) */
+  counter?: HitCounter
 }
 
 const SWEEP_INTERVAL_MS = 10 * 60 * 1000
@@ -147,7 +149,7 @@ export async function buildApp (config: LoadedConfig, opts: BuildOptions = {}): 
   const store = index !== null ? index.noting(guarded) : guarded
   const inviteIndex = index ?? noIndex()
   // chosen at start-up: a reload does not move counters between backends
-  const counter = await makeCounter(config, store, logger)
+  const counter = opts.counter ?? await makeCounter(config, store, logger)
   const redact = (medium: Medium, address: string): string => redactAddress(medium, address, runtime.config.settings.log.full_addresses, hashKey)
   const audit = new DecisionRecorder({
     ...opts.audit,

@@ -1,5 +1,6 @@
+import cluster from 'node:cluster'
 import type { AddressInfo } from 'node:net'
-import { buildApp, type RegguardApp } from './app.js'
+import { buildApp, type BuildOptions, type RegguardApp } from './app.js'
 import { ConfigError, loadConfig, type LoadedConfig } from './config/load.js'
 import { createLogger, type Logger } from './log.js'
 import { StoreOpenError } from './store/store.js'
@@ -25,8 +26,8 @@ function trackInFlight (app: RegguardApp): () => number {
   return () => inFlight
 }
 
-export async function start (config: LoadedConfig, logger: Logger): Promise<Running> {
-  const app = await buildApp(config, { logger })
+export async function start (config: LoadedConfig, logger: Logger, opts: Omit<BuildOptions, 'logger'> = {}): Promise<Running> {
+  const app = await buildApp(config, { ...opts, logger })
   const inFlight = trackInFlight(app)
   const s = config.settings
   await app.proxy.listen({ host: s.server.host, port: s.server.port })
@@ -72,20 +73,21 @@ export async function start (config: LoadedConfig, logger: Logger): Promise<Runn
   return { app, proxyAddress, adminAddress, shutdown, reload }
 }
 
-/** The `regguard serve` command: runs until SIGTERM/SIGINT. */
-export async function serve (file: string | null): Promise<void> {
-  let config: LoadedConfig
+/** The configuration `regguard serve` runs with; a bad one ends the process with status 2. */
+export function configOrExit (file: string | null): LoadedConfig {
   try {
-    config = loadConfig({ file })
+    return loadConfig({ file })
   } catch (err) {
     const msg = err instanceof ConfigError ? err.message : String(err)
     process.stderr.write(`regguard: ${msg}\n`)
     process.exit(2)
   }
-  const logger = createLogger(config.settings.log.level)
-  let running: Running
+}
+
+/** start(), or the process ends with status 2 when the store cannot be opened. */
+export async function startOrExit (config: LoadedConfig, logger: Logger, opts: Omit<BuildOptions, 'logger'> = {}): Promise<Running> {
   try {
-    running = await start(config, logger)
+    return await start(config, logger, opts)
   } catch (err) {
     if (!(err instanceof StoreOpenError)) throw err
     logger.fatal(err.message)
@@ -93,14 +95,29 @@ export async function serve (file: string | null): Promise<void> {
     process.stderr.write(`regguard: ${err.message}\n`)
     process.exit(2)
   }
-  const stop = (signal: string): void => {
-    logger.info({ signal }, 'signal received')
-    running.shutdown().then(() => { logger.flush(); process.exit(0) }, (err) => {
-      logger.error({ err }, 'shutdown failed')
-      process.exit(1)
-    })
-  }
-  process.once('SIGTERM', () => stop('SIGTERM'))
-  process.once('SIGINT', () => stop('SIGINT'))
+}
+
+/** Drains and exits: 0 once stopped, 1 if stopping failed. */
+export function stopAndExit (running: Running, logger: Logger, signal: string): void {
+  logger.info({ signal }, 'signal received')
+  running.shutdown().then(() => { logger.flush(); process.exit(0) }, (err) => {
+    logger.error({ err }, 'shutdown failed')
+    process.exit(1)
+  })
+}
+
+/**
+ * The `regguard serve` command: runs until SIGTERM/SIGINT. With server.workers > 1 this process
+ * becomes the cluster's primary, and each worker it forks runs this command again.
+ */
+export async function serve (file: string | null): Promise<void> {
+  const config = configOrExit(file)
+  // loaded only for a cluster: one process needs none of it
+  if (cluster.isWorker) { await (await import('./cluster/worker.js')).serveWorker(config); return }
+  if (config.settings.server.workers > 1) { await (await import('./cluster/primary.js')).runPrimary(config); return }
+  const logger = createLogger(config.settings.log.level)
+  const running = await startOrExit(config, logger)
+  process.once('SIGTERM', () => { stopAndExit(running, logger, 'SIGTERM') })
+  process.once('SIGINT', () => { stopAndExit(running, logger, 'SIGINT') })
   process.on('SIGHUP', () => { running.reload() })
 }

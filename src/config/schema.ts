@@ -81,7 +81,8 @@ export const SCHEMA: Branch = {
     shutdown_timeout_ms: { doc: 'On SIGTERM, how long in-flight requests may take before regguard exits anyway.', format: 'nat', default: 30000 },
     headers_timeout_ms: { doc: 'How long a client may take to send a request\'s headers before it gets 408 and the connection is closed (0: no limit). Checked about once a second.', format: 'nat', default: 30000 },
     body_timeout_ms: { doc: 'How long a request body may go without a byte arriving before the client gets 408 (or, once an answer has started, the connection is closed) and the homeserver\'s request is aborted (0: no limit). A slow but moving upload is never cut.', format: 'nat', default: 60000 },
-    per_client_concurrency: { doc: 'Most requests one client IP (as computed with trusted_proxies; IPv6 by its register.rate_limit.ipv6_prefix network) may have at the homeserver at once; beyond it 429 M_LIMIT_EXCEEDED (0: no limit). Raise it when many users share one address.', format: 'nat', default: 32 }
+    per_client_concurrency: { doc: 'Most requests one client IP (as computed with trusted_proxies; IPv6 by its register.rate_limit.ipv6_prefix network) may have at the homeserver at once; beyond it 429 M_LIMIT_EXCEEDED (0: no limit). Raise it when many users share one address.', format: 'nat', default: 32 },
+    workers: { doc: 'Processes serving the proxy and admin listeners on their shared ports (node:cluster). 1: one process, as without it. N > 1: a primary process starts N workers, restarts one that dies, hands SIGTERM/SIGHUP to every worker and keeps the in-memory rate-limit counters for all of them; the connection limits (homeserver.connections, server.per_client_concurrency) then hold per worker. Read at start-up (docs/workers.md).', format: 'positive-int', default: 1 }
   },
   homeserver: {
     url: { doc: 'Origin of the homeserver\'s client listener, e.g. http://127.0.0.1:8008.', format: 'http-url', default: 'http://127.0.0.1:8008' },

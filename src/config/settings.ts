@@ -22,6 +22,8 @@ export interface Settings {
     headers_timeout_ms: number
     body_timeout_ms: number
     per_client_concurrency: number
+    /** node:cluster workers (1: no cluster) */
+    workers: number
   }
   homeserver: { url: string, server_name: string, timeout_ms: number, connections: number, registration_connections: number, admin_token: string }
   admin: { host: string, port: number, token: string }
