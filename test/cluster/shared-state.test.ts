@@ -1,0 +1,80 @@
+import t from 'tap'
+import { startHomeserver } from '../helpers/homeserver.js'
+import { emailStage } from '../helpers/register.js'
+import { admin, postTo, sample, startCluster, untilBothAnswered, type Answered } from '../helpers/workers.js'
+
+// server.workers: 2, the real process tree: what one worker learns, the other knows. Every
+// request goes on a new connection, and the request log says which worker answered it.
+
+t.setTimeout(180_000)
+
+const TOKEN = '/_matrix/client/v3/register/email/requestToken'
+const REGISTER = '/_matrix/client/v3/register'
+const token = (email: string, secret = 'cs'): Record<string, unknown> => ({ client_secret: secret, email, send_attempt: 1 })
+const workersOf = (answers: Answered[]): Set<number> => new Set(answers.map((a) => a.worker))
+
+t.test('two workers share rate limits, sessions, invites, the address-hash key and the metrics', async (t) => {
+  const hs = await startHomeserver(t)
+  const c = await startCluster(t, hs.url, [
+    'register:',
+    '  rate_limit: { per_ip: { max: 0 }, per_address: { max: 4, window: "1 hour" } }',
+    '  policy:',
+    '    allowed: false',
+    '    invite: true',
+    "    threepid: { email: { domain: { whitelist: ['*example.org'] } } }"
+  ])
+
+  t.test('the per-address limit counts every worker\'s requests together', async (t) => {
+    const answers: Answered[] = []
+    const perWorker = (w: number): number => answers.filter((a) => a.worker === w).length
+    // until each worker answered more than the limit: counted apart, each would allow 4
+    while (answers.length < 40 && (perWorker(1) <= 4 || perWorker(2) <= 4)) answers.push(await postTo(c, TOKEN, token('bomb@example.org')))
+    t.ok(perWorker(1) > 4 && perWorker(2) > 4, `both workers answered more than 4 (${perWorker(1)}, ${perWorker(2)})`)
+    t.same(answers.map((a) => a.res.status), [200, 200, 200, 200, ...new Array<number>(answers.length - 4).fill(429)], 'exactly 4 allowed, then 429')
+    t.equal(hs.receivedMatching('requestToken').length, 4, 'the homeserver saw the 4 allowed only')
+
+    // whichever worker serves the scrape, it is the sum of both
+    const limited = answers.length - 4
+    for (let i = 0; i < 4; i++) {
+      const text = (await admin(c, 'GET', '/metrics')).body
+      t.equal(sample(text, 'regguard_rate_limited_total{limit="address"}'), limited, `scrape ${i + 1}: every worker's 429s`)
+      t.equal(sample(text, 'regguard_workers_reporting'), 2)
+    }
+  })
+
+  t.test('a session recorded by one worker is accepted at /register by the other', async (t) => {
+    const first = await postTo(c, TOKEN, token('sess@example.org', 'cs-sess'))
+    t.equal(first.res.status, 200)
+    const sid = (JSON.parse(first.res.body) as { sid: string }).sid
+    const registers = await untilBothAnswered(() => postTo(c, REGISTER, emailStage(sid, 'cs-sess')), 10)
+    t.ok(registers.some((r) => r.worker !== first.worker), `a /register reached the other worker than ${first.worker}`)
+    t.same(registers.map((r) => r.res.status), registers.map(() => 200), 'accepted by either worker')
+    const unknown = await untilBothAnswered(() => postTo(c, REGISTER, emailStage('no-such-sid', 'cs-sess')), 10)
+    t.same(unknown.map((r) => r.res.status), unknown.map(() => 403), 'a session nobody recorded is refused by either worker')
+  })
+
+  t.test('an invite added through the admin API allows on both workers at once', async (t) => {
+    const before = await untilBothAnswered(() => postTo(c, TOKEN, token('other@elsewhere.net')), 4)
+    t.same(before.map((a) => a.res.status), before.map(() => 403), 'an address without an invite is denied by both')
+    const added = await admin(c, 'POST', '/_regguard/admin/v1/invites', { medium: 'email', address: 'guest@elsewhere.net' })
+    t.equal(added.status, 201)
+    const after = await untilBothAnswered(() => postTo(c, TOKEN, token('guest@elsewhere.net')), 4)
+    t.equal(workersOf(after).size, 2, 'both workers answered')
+    t.same(after.map((a) => a.res.status), after.map(() => 200), 'the invite allows on either worker, from the next request on')
+
+    // both workers hash addresses in their logs under one key (made once, in the store)
+    const hashes = c.cli.logs.filter((l) => l.msg === 'policy decision' && typeof l.address === 'string' && l.address.endsWith('@elsewhere.net') && l.decision === 'allow')
+    t.equal(new Set(hashes.map((l) => l.worker)).size, 2, 'decisions logged by both workers')
+    t.equal(new Set(hashes.map((l) => l.address)).size, 1, 'with the same hash of the address')
+    t.notOk(hashes.some((l) => String(l.address).startsWith('guest@')), 'redacted')
+  })
+
+  t.test('SIGTERM drains every worker and ends the primary with 0', async (t) => {
+    const pids = [...new Set(c.cli.logs.filter((l) => l.msg === 'regguard listening').map((l) => l.pid as number))]
+    t.equal(pids.length, 2)
+    c.cli.child.kill('SIGTERM')
+    t.equal(await c.cli.exited, 0)
+    t.same(c.cli.logs.filter((l) => l.msg === 'stopped' && l.worker !== undefined).map((l) => l.pid).sort(), pids.sort(), 'each worker stopped')
+    for (const pid of pids) t.throws(() => process.kill(pid, 0), 'worker process gone')
+  })
+})
