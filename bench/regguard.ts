@@ -23,6 +23,10 @@ export interface RegguardOptions {
   nodeArgs?: string[]
   /** register.policy.invite (default true, as in regguard): a denial then costs one store lookup */
   invite?: boolean
+  /** Directory under the run's (default: regguard, or regguard-noinvite) */
+  name?: string
+  /** Changes the configuration before it is written (bench/workers.ts: server.workers, rate limits) */
+  adjust?: (config: Record<string, unknown>) => void
 }
 
 export function benchConfig (dir: string, port: number, adminPort: number, upstreamUrl: string, invite = true): Record<string, unknown> {
@@ -47,15 +51,17 @@ export function benchConfig (dir: string, port: number, adminPort: number, upstr
   return config
 }
 
-export interface Regguard { url: string, child: Child, configFile: string }
+export interface Regguard { url: string, adminUrl: string, child: Child, configFile: string }
 
 export async function startRegguard (dir: string, upstreamUrl: string, opts: RegguardOptions = {}): Promise<Regguard> {
-  const home = join(dir, opts.invite === false ? 'regguard-noinvite' : 'regguard')
+  const home = join(dir, opts.name ?? (opts.invite === false ? 'regguard-noinvite' : 'regguard'))
   mkdirSync(home, { recursive: true })
   const port = await freePort()
   const adminPort = await freePort()
   const configFile = join(home, 'regguard.yaml')
-  writeFileSync(configFile, YAML.stringify(benchConfig(home, port, adminPort, upstreamUrl, opts.invite)))
+  const config = benchConfig(home, port, adminPort, upstreamUrl, opts.invite)
+  opts.adjust?.(config)
+  writeFileSync(configFile, YAML.stringify(config))
   const child = startChild(process.execPath, [...(opts.nodeArgs ?? []), CLI, '--config', configFile], {
     stdio: ['ignore', 'inherit', 'pipe'],
     cwd: home,
@@ -63,5 +69,5 @@ export async function startRegguard (dir: string, upstreamUrl: string, opts: Reg
     env: Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('REGGUARD_')))
   })
   await waitForPort(port, child)
-  return { url: `http://127.0.0.1:${port}`, child, configFile }
+  return { url: `http://127.0.0.1:${port}`, adminUrl: `http://127.0.0.1:${adminPort}`, child, configFile }
 }

@@ -9,6 +9,7 @@ import { policyTable, runPolicyBench } from './policy.js'
 import { cpuMs, firstJsonLine, startChild, stopAll } from './procs.js'
 import { ALLOWED_DOMAIN, DENIED_DOMAIN, schemaHas, startRegguard } from './regguard.js'
 import { fmt, table } from './table.js'
+import { workersSection } from './workers.js'
 
 // npm run bench [-- options]: the upstream alone, nginx and regguard under the same load, then
 // the policy micro-benchmark. Prints markdown tables; nothing is asserted.
@@ -21,9 +22,11 @@ const USAGE = `usage: npm run bench -- [options]
   --connections N        connections for the small requests (default 50)
   --post-connections N   connections for the 1 MiB uploads (default 10)
   --scenarios LIST       get,post,denied,allowed (default: all)
-  --targets LIST         upstream,nginx,node-proxy,bare-403,regguard,regguard-noinvite (default:
-                         all; node-proxy and bare-403 are issue 12's reference targets, the last
-                         is regguard with register.policy.invite false, denied requestToken only)
+  --targets LIST         upstream,nginx,node-proxy,bare-403,regguard,regguard-noinvite,workers
+                         (default: all; node-proxy and bare-403 are issue 12's reference targets,
+                         regguard-noinvite is regguard with register.policy.invite false, denied
+                         requestToken only; workers: server.workers 1 and 2 side by side and the
+                         IPC cost of a rate-limit hit, bench/workers.ts)
   --cpu-prof DIR         run regguard under node --cpu-prof, profiles written to DIR
 `
 
@@ -65,7 +68,7 @@ async function httpBench (values: Record<string, string | boolean | undefined>):
   const connections = Number(values.connections ?? 50)
   const postConnections = Number(values['post-connections'] ?? 10)
   const scenarios = SCENARIOS.filter((s) => list(values.scenarios as string | undefined, SCENARIOS.map((x) => x.key)).includes(s.key))
-  const targets = list(values.targets as string | undefined, ['upstream', 'nginx', 'node-proxy', 'bare-403', 'regguard', 'regguard-noinvite'])
+  const targets = list(values.targets as string | undefined, ['upstream', 'nginx', 'node-proxy', 'bare-403', 'regguard', 'regguard-noinvite', 'workers'])
   const nginxBin = findNginx()
   const version = nginxBin === null ? 'not installed (bash .ci/install-nginx.sh): nginx rows skipped' : nginxVersion(nginxBin)
   for (const l of machineLines(version)) process.stdout.write(l + '\n')
@@ -127,6 +130,9 @@ async function httpBench (values: Record<string, string | boolean | undefined>):
     process.stdout.write('(denied requestToken: "x upstream" compares with the upstream answering the same request; nginx has no equivalent.\n' +
       ' CPU us/req: user + system CPU time of that target\'s processes per answered request; it depends far less on the machine\'s other load than req/s)\n')
     process.stdout.write('\n' + targetTable(rows) + '\n')
+    if (targets.includes('workers')) {
+      process.stdout.write('\n' + await workersSection({ dir, upstreamUrl: `http://127.0.0.1:${port}`, scenarios, duration, warmup, connections, postConnections, nodeArgs: profArgs }) + '\n')
+    }
     process.stdout.write(`load average at end: ${loadAverage()}\n`)
     if (schemaHas('storage.url')) process.stdout.write('regguard ran with storage.url = a temporary sqlite file\n')
   } finally {

@@ -9,8 +9,14 @@ import type { HitCounter } from './counter.js'
 const HIT = 'regguard:rl-hit'
 const COUNT = 'regguard:rl-count'
 
-interface HitMessage { type: typeof HIT, id: number, key: string, windowMs: number, now: number }
-interface CountMessage { type: typeof COUNT, id: number, count?: number, error?: string }
+// A message costs each side microseconds of serialising and a wake-up of the other, whatever it
+// holds: the hits asked while the event loop goes round once (under load, many requests' worth)
+// travel together, and their counts come back together.
+type Hit = [id: number, key: string, windowMs: number, now: number]
+/** a count, or the error the primary's counter failed with */
+type Count = [id: number, count: number | string]
+interface HitMessage { type: typeof HIT, hits: Hit[] }
+interface CountMessage { type: typeof COUNT, counts: Count[] }
 
 /** The worker's end of the IPC channel (process, in a cluster worker) */
 export interface ChannelToPrimary {
@@ -32,6 +38,7 @@ interface Waiting { resolve: (n: number) => void, reject: (err: Error) => void, 
 export class IpcCounter implements HitCounter {
   private next = 0
   private readonly waiting = new Map<number, Waiting>()
+  private queued: Hit[] = []
 
   /**
    * `timeoutMs` is read at each hit (register.rate_limit.timeout_ms, reloadable): past it the
@@ -43,8 +50,7 @@ export class IpcCounter implements HitCounter {
 
   hit (key: string, windowMs: number, now: number): Promise<number> {
     return new Promise((resolve, reject) => {
-      const send = this.channel.send
-      if (send === undefined || this.channel.connected === false) {
+      if (this.channel.send === undefined || this.channel.connected === false) {
         reject(new Error('no IPC channel to the primary process'))
         return
       }
@@ -52,15 +58,28 @@ export class IpcCounter implements HitCounter {
       const ms = this.timeoutMs()
       const timer = setTimeout(() => { this.settle(id, new Error(`the primary process gave no count within ${ms} ms`)) }, ms)
       this.waiting.set(id, { resolve, reject, timer })
-      const message: HitMessage = { type: HIT, id, key, windowMs, now }
-      send.call(this.channel, message, (err) => { if (err !== null) this.settle(id, err) })
+      if (this.queued.length === 0) setImmediate(this.flush)
+      this.queued.push([id, key, windowMs, now])
     })
+  }
+
+  private readonly flush = (): void => {
+    const hits = this.queued
+    this.queued = []
+    const message: HitMessage = { type: HIT, hits }
+    const failed = (err: Error): void => { for (const [id] of hits) this.settle(id, err) }
+    try {
+      this.channel.send?.call(this.channel, message, (err) => { if (err !== null) failed(err) })
+    } catch (err) {
+      // the channel closed since the hits were asked
+      failed(err as Error)
+    }
   }
 
   private readonly onMessage = (message: unknown): void => {
     const m = message as Partial<CountMessage> | null
-    if (m?.type !== COUNT || typeof m.id !== 'number') return
-    this.settle(m.id, typeof m.count === 'number' ? m.count : new Error(m.error ?? 'the primary process could not count'))
+    if (m?.type !== COUNT || !Array.isArray(m.counts)) return
+    for (const [id, count] of m.counts) this.settle(id, typeof count === 'number' ? count : new Error(count))
   }
 
   private settle (id: number, outcome: number | Error): void {
@@ -82,15 +101,15 @@ export class IpcCounter implements HitCounter {
 export function countForWorker (worker: ChannelToWorker, counter: HitCounter): void {
   worker.on('message', (message) => {
     const m = message as Partial<HitMessage> | null
-    if (m?.type !== HIT || typeof m.id !== 'number' || typeof m.key !== 'string' || typeof m.windowMs !== 'number' || typeof m.now !== 'number') return
-    const id = m.id
-    const answer = (reply: CountMessage): void => {
+    if (m?.type !== HIT || !Array.isArray(m.hits)) return
+    const hits = m.hits.filter((h) => Array.isArray(h) && typeof h[0] === 'number' && typeof h[1] === 'string' && typeof h[2] === 'number' && typeof h[3] === 'number')
+    void Promise.all(hits.map(([id, key, windowMs, now]) => counter.hit(key, windowMs, now).then(
+      (count): Count => [id, count],
+      (err: Error): Count => [id, err.message !== '' ? err.message : 'the primary process could not count']
+    ))).then((counts) => {
       // a worker gone since it asked needs no answer
+      const reply: CountMessage = { type: COUNT, counts }
       if (worker.isConnected()) worker.send(reply, () => {})
-    }
-    counter.hit(m.key, m.windowMs, m.now).then(
-      (count) => { answer({ type: COUNT, id, count }) },
-      (err: Error) => { answer({ type: COUNT, id, error: err.message }) }
-    )
+    })
   })
 }
