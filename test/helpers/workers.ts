@@ -18,7 +18,8 @@ export interface Cluster {
   rewrite: (extra: string[]) => void
 }
 
-export async function startCluster (t: { teardown: (fn: () => unknown) => void }, homeserverUrl: string, extra: string[]): Promise<Cluster> {
+/** `storageUrl`: default a SQLite file in a fresh directory */
+export async function startCluster (t: { teardown: (fn: () => unknown) => void }, homeserverUrl: string, extra: string[], storageUrl?: string): Promise<Cluster> {
   const dir = mkdtempSync(join(tmpdir(), 'regguard-workers-'))
   const [port, adminPort] = [await freePort(), await freePort()]
   const file = join(dir, 'regguard.yaml')
@@ -27,7 +28,7 @@ export async function startCluster (t: { teardown: (fn: () => unknown) => void }
       `server: { host: 127.0.0.1, port: ${port}, workers: 2 }`,
       `admin: { host: 127.0.0.1, port: ${adminPort}, token: admintoken }`,
       `homeserver: { url: "${homeserverUrl}" }`,
-      `storage: { url: "sqlite://${join(dir, 'rg.sqlite')}" }`,
+      `storage: { url: "${storageUrl ?? `sqlite://${join(dir, 'rg.sqlite')}`}" }`,
       'log: { requests: true }',
       ...lines
     ].join('\n') + '\n')
