@@ -1,6 +1,6 @@
 import cluster from 'node:cluster'
 import type { AddressInfo } from 'node:net'
-import { buildApp, type BuildOptions, type RegguardApp } from './app.js'
+import type { BuildOptions, RegguardApp } from './app.js'
 import { ConfigError, loadConfig, type LoadedConfig } from './config/load.js'
 import { createLogger, type Logger } from './log.js'
 import { StoreOpenError } from './store/store.js'
@@ -27,6 +27,8 @@ function trackInFlight (app: RegguardApp): () => number {
 }
 
 export async function start (config: LoadedConfig, logger: Logger, opts: Omit<BuildOptions, 'logger'> = {}): Promise<Running> {
+  // loaded here, not at the top: a cluster's primary imports this file and serves nothing
+  const { buildApp } = await import('./app.js')
   const app = await buildApp(config, { ...opts, logger })
   const inFlight = trackInFlight(app)
   const s = config.settings

@@ -6,18 +6,12 @@ import { openStore } from '../store/open.js'
 import { sqlitePath } from '../store/sqlite.js'
 import type { Invite, NewInvite, Store } from '../store/store.js'
 import { storageKind } from '../store/url.js'
+import { CommandError, CommandUsageError } from './errors.js'
 
 // `regguard invites ...`: the admin API's twins, working on the configured store directly
 // (a running regguard sees the result at once: it reads the same store).
 
-export class CommandError extends Error {
-  constructor (message: string, readonly exitCode = 1) { super(message) }
-}
-
-/** Wrong arguments: exit 2 with the usage text. */
-export class CommandUsageError extends CommandError {
-  constructor (message: string) { super(message, 2) }
-}
+export { CommandError, CommandUsageError }
 
 export interface InviteOptions {
   medium?: string

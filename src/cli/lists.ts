@@ -1,5 +1,6 @@
 import type { LoadedConfig } from '../config/load.js'
 import { LiveLists, type RefreshResult } from '../lists/live.js'
+import { ListsUsageError } from './errors.js'
 
 // `regguard lists status` and `regguard lists refresh`: the live lists as the cache directory
 // holds them (what a restarted server would use), and a fetch into it now.
@@ -43,7 +44,7 @@ export async function listsCommand (config: LoadedConfig, sub: string | undefine
   }
 }
 
-export class ListsUsageError extends Error {}
+export { ListsUsageError }
 
 function describe (r: RefreshResult): string {
   if (r.result === 'ok') return `${r.entries} entries`

@@ -1,17 +1,9 @@
-import { BlockList } from 'node:net'
 import { parseArgs } from 'node:util'
-import { CommandError, CommandUsageError, invitesCommand, pendingForCheck } from './invites.js'
-import { cachedLists, listsCommand, ListsUsageError } from './lists.js'
+import { CommandError, CommandUsageError, ListsUsageError } from './errors.js'
 import { ConfigError, loadConfig, type LoadedConfig } from '../config/load.js'
-import { sampleConfig } from '../config/sample.js'
-import { masPolicyYaml } from './export-mas.js'
-import { canonicalEmail, canonicalMsisdnNumber, type Medium } from '../synapse/canonical.js'
-import { decideAddress } from '../decide.js'
-import { MxResolver } from '../dns/mx.js'
-import { describeDecision } from '../policy/policy.js'
-import { decideRequester, describeRequesterDecision } from '../policy/requester.js'
-import { emptyConstraints } from '../policy/string-constraints.js'
-import { decideUsername, describeUsernameDecision, registeredLocalpart } from '../policy/username.js'
+
+// Each command's module is loaded when it runs: `regguard serve` (and a cluster's primary above
+// all) carries none of the others' imports (the store drivers, the lists' fetcher).
 
 const USAGE = `usage:
   regguard [serve] --config FILE            run the proxy (FILE may also come from REGGUARD_CONFIG)
@@ -54,44 +46,6 @@ class Exit extends Error {
 
 function fail (message: string, code = 2): never {
   throw new Exit(message, code)
-}
-
-interface RequesterOptions { ip: string | undefined, userAgent: string | undefined }
-
-async function policyCheck (io: CliIo, config: LoadedConfig, medium: string | undefined, address: string | undefined, requester: RequesterOptions, noDns: boolean): Promise<number> {
-  const judgeRequester = requester.ip !== undefined || requester.userAgent !== undefined
-  if (judgeRequester) {
-    const rules = config.policy.requester ?? { ips: [], anyIp: new BlockList(), userAgents: emptyConstraints() }
-    const d = decideRequester(rules, requester.ip ?? null, requester.userAgent !== undefined ? [requester.userAgent] : [])
-    const who = [requester.ip !== undefined ? `ip ${requester.ip}` : null, requester.userAgent !== undefined ? `user-agent ${JSON.stringify(requester.userAgent)}` : null].filter((x) => x !== null).join(' ')
-    io.out(`${d.allowed ? 'allow' : 'deny'} requester ${who}: ${describeRequesterDecision(d)}\n`)
-    if (!d.allowed) return 1
-    if (medium === undefined) return 0
-  }
-  if (medium === 'username' && address !== undefined) {
-    const name = registeredLocalpart(address)
-    const rules = config.policy.username ?? { allowed: emptyConstraints(), banned: emptyConstraints() }
-    const d = decideUsername(rules, name)
-    io.out(`${d.allowed ? 'allow' : 'deny'} username ${name}: ${describeUsernameDecision(d)}\n`)
-    return d.allowed ? 0 : 1
-  }
-  if ((medium !== 'email' && medium !== 'msisdn') || address === undefined) throw new UsageError('policy check needs: email ADDRESS, msisdn NUMBER, username NAME, or --ip ADDR / --user-agent UA')
-  const canonical = medium === 'email' ? canonicalEmail(address) : canonicalMsisdnNumber(address)
-  if (!canonical.ok) fail(`cannot parse ${medium} ${JSON.stringify(address)}: ${canonical.reason}`)
-  const lists = cachedLists(config)
-  for (const s of lists.status()) {
-    if (s.fetched_at === null) io.err(`regguard: note: ${s.source} has no cached copy (regguard lists refresh fetches it)\n`)
-  }
-  await lists.close()
-  // the invite is asked first, as the order reads: the rule named is the one that decided
-  const { decision, mx } = await decideAddress(config.policy, medium as Medium, canonical.address, {
-    findInvite: () => pendingForCheck(config, medium as Medium, canonical.address),
-    lookupMx: noDns ? null : new MxResolver(config.settings.dns).lookup,
-    inviteFirst: true
-  })
-  const skipped = mx?.kind === 'skipped' ? ' (mail-server rules not checked: --no-dns)' : ''
-  io.out(`${decision.allowed ? 'allow' : 'deny'} ${medium} ${canonical.address}: ${describeDecision(decision)}${skipped}\n`)
-  return decision.allowed ? 0 : 1
 }
 
 async function commandErrors (io: CliIo, run: () => Promise<number>): Promise<number> {
@@ -176,26 +130,26 @@ async function dispatch (argv: string[], io: CliIo): Promise<number> {
     }
     case 'policy':
       if (rest[0] !== 'check') throw new UsageError('unknown policy command')
-      return await commandErrors(io, () => policyCheck(io, load(values.config), rest[1], rest[2], requester, values['no-dns'] === true))
+      return await commandErrors(io, async () => await (await import('./policy-check.js')).policyCheck(io, load(values.config), rest[1], rest[2], requester, values['no-dns'] === true))
     case 'export': {
       if (rest[0] !== 'mas-policy') throw new UsageError('unknown export command (known: mas-policy)')
       const config = load(values.config)
-      io.out(masPolicyYaml(config.settings, config.policy, config.file ?? '(defaults)'))
+      io.out((await import('./export-mas.js')).masPolicyYaml(config.settings, config.policy, config.file ?? '(defaults)'))
       return 0
     }
     case 'lists':
       try {
-        return await listsCommand(load(values.config), rest[0], { out: io.out, err: io.err })
+        return await (await import('./lists.js')).listsCommand(load(values.config), rest[0], { out: io.out, err: io.err })
       } catch (err) {
         if (err instanceof ListsUsageError) throw new UsageError(err.message)
         throw err
       }
     case 'config':
       if (rest[0] !== 'sample') throw new UsageError('unknown config command')
-      io.out(sampleConfig())
+      io.out((await import('../config/sample.js')).sampleConfig())
       return 0
     case 'invites':
-      return await commandErrors(io, () => invitesCommand(load(values.config), rest, { ...listOptions, inviter: values.inviter }, {
+      return await commandErrors(io, async () => await (await import('./invites.js')).invitesCommand(load(values.config), rest, { ...listOptions, inviter: values.inviter }, {
         out: io.out,
         err: io.err
       }))
