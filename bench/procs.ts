@@ -93,6 +93,11 @@ function ticksOf (pid: number): number {
   }
 }
 
+/** CPU time (user + system, ms) of the process alone, without its children (a cluster's primary) */
+export function ownCpuMs (pid: number | undefined): number {
+  return pid === undefined ? 0 : ticksOf(pid) * 10
+}
+
 function childrenOf (pid: number): number[] {
   try {
     return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter((s) => s !== '').map(Number)

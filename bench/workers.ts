@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process'
 import { request } from 'undici'
 import { load, type LoadResult, type LoadSpec } from './load.js'
-import { cpuMs } from './procs.js'
+import { cpuMs, ownCpuMs } from './procs.js'
 import { startRegguard, type Regguard } from './regguard.js'
 import { fmt, table } from './table.js'
 
@@ -34,6 +34,15 @@ const VARIANTS: Variant[] = [
   { name: 'regguard-2w-rl', workers: 2, rateLimits: true }
 ]
 const MEASURED = new Set(['get', 'denied', 'allowed'])
+
+/** The denial again, each request on a new connection: what the primary's hand-over of connections costs */
+function closeScenario (denied: WorkerScenario): WorkerScenario {
+  return {
+    key: 'denied-close',
+    title: `${denied.title}, a connection each`,
+    spec: (c, pc) => { const spec = denied.spec(c, pc); return { ...spec, headers: { ...spec.headers, connection: 'close' } } }
+  }
+}
 
 async function startVariant (o: WorkersBenchOptions, v: Variant): Promise<Regguard> {
   const rg = await startRegguard(o.dir, o.upstreamUrl, {
@@ -68,25 +77,37 @@ function ipcRun (workers: number, hits: number, concurrency: number): IpcRun {
 export async function workersSection (o: WorkersBenchOptions): Promise<string> {
   const running = new Map<string, Regguard>()
   for (const v of VARIANTS) running.set(v.name, await startVariant(o, v))
-  const rows: Array<{ scenario: WorkerScenario, v: Variant, r: LoadResult }> = []
-  for (const s of o.scenarios.filter((x) => MEASURED.has(x.key))) {
+  const rows: Array<{ scenario: WorkerScenario, v: Variant, r: LoadResult, primaryUsPerReq: number | null }> = []
+  const scenarios = o.scenarios.filter((x) => MEASURED.has(x.key))
+  const denied = scenarios.find((x) => x.key === 'denied')
+  if (denied !== undefined) scenarios.push(closeScenario(denied))
+  for (const s of scenarios) {
     for (const v of VARIANTS) {
       if (v.rateLimits && s.key !== 'denied') continue
       const rg = running.get(v.name) as Regguard
-      const r = await load(rg.url, s.spec(o.connections, o.postConnections), o.duration, o.warmup, () => cpuMs(rg.child.proc.pid))
-      rows.push({ scenario: s, v, r })
+      const pid = rg.child.proc.pid
+      // load() reads the CPU after its warm-up and after the measurement: the primary's own share alongside
+      const marks: Array<[number, number]> = []
+      const r = await load(rg.url, s.spec(o.connections, o.postConnections), o.duration, o.warmup, () => {
+        const all = cpuMs(pid)
+        marks.push([all, ownCpuMs(pid)])
+        return all
+      })
+      const [[all0, own0], [all1, own1]] = marks as [[number, number], [number, number]]
+      const primaryUsPerReq = v.workers === 1 || r.cpuUsPerReq === null || all1 === all0 ? null : r.cpuUsPerReq * (own1 - own0) / (all1 - all0)
+      rows.push({ scenario: s, v, r, primaryUsPerReq })
       process.stderr.write(`  ${s.title} / ${v.name}: ${fmt(r.rps)} req/s\n`)
     }
   }
   for (const rg of running.values()) await rg.child.stop()
 
   const httpTable = table(
-    ['scenario', 'target', 'workers', 'rate limits', 'req/s', 'p50 ms', 'p99 ms', 'CPU us/req', 'x 1 worker (req/s)', 'x 1 worker (CPU/req)', 'answers'],
-    rows.map(({ scenario, v, r }) => {
+    ['scenario', 'target', 'workers', 'rate limits', 'req/s', 'p50 ms', 'p99 ms', 'CPU us/req', 'of which primary', 'x 1 worker (req/s)', 'x 1 worker (CPU/req)', 'answers'],
+    rows.map(({ scenario, v, r, primaryUsPerReq }) => {
       const one = rows.find((x) => x.scenario === scenario && x.v.workers === 1 && x.v.rateLimits === v.rateLimits)?.r
       const statuses = Object.entries(r.statuses).map(([c, n]) => `${c}: ${fmt(n)}`).join(', ')
       return [
-        scenario.title, v.name, String(v.workers), v.rateLimits ? 'on' : 'off', fmt(r.rps), fmt(r.p50, 1), fmt(r.p99, 1), fmt(r.cpuUsPerReq),
+        scenario.title, v.name, String(v.workers), v.rateLimits ? 'on' : 'off', fmt(r.rps), fmt(r.p50, 1), fmt(r.p99, 1), fmt(r.cpuUsPerReq), fmt(primaryUsPerReq, 1),
         v.workers === 1 || one === undefined ? '-' : fmt(r.rps / one.rps, 2),
         v.workers === 1 || one === undefined || one.cpuUsPerReq === null || r.cpuUsPerReq === null ? '-' : fmt(r.cpuUsPerReq / one.cpuUsPerReq, 2),
         statuses + (r.errors > 0 ? `, errors: ${fmt(r.errors)}` : '')
