@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process'
 import { request } from 'undici'
 import { load, type LoadResult, type LoadSpec } from './load.js'
 import { cpuMs, ownCpuMs } from './procs.js'
-import { startRegguard, type Regguard } from './regguard.js'
+import { NEVER_REACHED_LIMITS, startRegguard, type Regguard } from './regguard.js'
 import { fmt, table } from './table.js'
 
 // Issue 12's "several cores": regguard with server.workers 1 and 2 under the same load, side by
@@ -50,7 +50,7 @@ async function startVariant (o: WorkersBenchOptions, v: Variant): Promise<Reggua
     nodeArgs: o.nodeArgs,
     adjust (config) {
       (config.server as Record<string, unknown>).workers = v.workers
-      if (v.rateLimits) (config.register as Record<string, unknown>).rate_limit = { per_ip: { max: 1e9 }, per_address: { max: 1e9 } }
+      ;(config.register as Record<string, unknown>).rate_limit = v.rateLimits ? NEVER_REACHED_LIMITS : { enabled: false }
     }
   })
   // the port answers once the first worker listens; measured is once every worker does

@@ -105,7 +105,8 @@ export function requestTokenHandler () {
 async function withinLimit (ctx: AppContext, request: FastifyRequest, res: FastifyReply['raw'], limit: 'ip' | 'address', key: string, rule: { max: number, window: number }): Promise<boolean> {
   let result
   try {
-    result = await withDeadline(checkLimit(ctx.counter, `${limit}:${key}`, { max: rule.max, windowMs: rule.window }, Date.now()), ctx.runtime().config.settings.register.rate_limit.timeout_ms, 'rate-limit counter')
+    const check = checkLimit(ctx.counter, `${limit}:${key}`, { max: rule.max, windowMs: rule.window }, Date.now())
+    result = ctx.counter.inMemory === true ? await check : await withDeadline(check, ctx.runtime().config.settings.register.rate_limit.timeout_ms, 'rate-limit counter')
   } catch (err) {
     // an unreachable counter must not close registration: the policy still decides
     request.log.error({ err }, 'rate-limit counter failed; request not limited')

@@ -5,6 +5,8 @@
 export interface HitCounter {
   hit: (key: string, windowMs: number, now: number) => Promise<number>
   close?: () => Promise<void>
+  /** Answers from this process's memory, at once: no deadline is needed (a timer a request) */
+  readonly inMemory?: boolean
 }
 
 export function windowStart (now: number, windowMs: number): number {
@@ -12,6 +14,7 @@ export function windowStart (now: number, windowMs: number): number {
 }
 
 export class MemoryCounter implements HitCounter {
+  readonly inMemory = true
   private readonly windows = new Map<string, { start: number, count: number }>()
   private lastSweep = 0
 
