@@ -2,7 +2,8 @@ import type { KeyObject } from 'node:crypto'
 import type { ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
-import { Pool } from 'undici'
+import { Pool } from './undici-pool.js'
+import { lazySchemaCompilers } from './fastify-compilers.js'
 import type { LoadedConfig } from './config/load.js'
 import type { Medium } from './synapse/canonical.js'
 import type { AppContext } from './context.js'
@@ -190,6 +191,7 @@ export async function buildApp (config: LoadedConfig, opts: BuildOptions = {}): 
   const headersTimeout = config.settings.server.headers_timeout_ms
   const proxy: FastifyInstance = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
+    schemaController: lazySchemaCompilers,
     // requestTimeout (the whole request, body included) stays off: a large upload on a slow
     // link may take long; a body that stops arriving is server.body_timeout_ms's business
     http: { headersTimeout, requestTimeout: 0, connectionsCheckingInterval: checkingInterval(headersTimeout) },
@@ -251,7 +253,7 @@ export async function buildApp (config: LoadedConfig, opts: BuildOptions = {}): 
     })
   }
 
-  const admin: FastifyInstance = Fastify({ loggerInstance: logger as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }) })
+  const admin: FastifyInstance = Fastify({ loggerInstance: logger as FastifyBaseLogger, schemaController: lazySchemaCompilers, logController: new LogController({ disableRequestLogging: true }) })
   jsonErrorHandlers(admin)
   healthRoutes(admin, context)
   adminInviteRoutes(admin, context)
