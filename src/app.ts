@@ -22,6 +22,7 @@ import { adminPolicyRoutes } from './admin/policy.js'
 import { consoleRoutes } from './admin/console.js'
 import { Metrics } from './metrics.js'
 import { watchBodyIdle } from './gate/body-idle.js'
+import { answerFailures } from './gate/failed-after-hijack.js'
 import { GATE_PATH, mountGate } from './gate/gate.js'
 import { MemoryCounter, type HitCounter } from './ratelimit/counter.js'
 import { InFlight } from './ratelimit/in-flight.js'
@@ -225,7 +226,7 @@ export async function buildApp (config: LoadedConfig, opts: BuildOptions = {}): 
         }
       })
     }
-    return handler(request, reply)
+    return answerFailures(handler, request, reply)
   }
   mountGate(proxy, context, {
     findSession: async (clientSecret, sid) => {
