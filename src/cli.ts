@@ -1,13 +1,10 @@
 #!/usr/bin/env node
-import { enableCompileCache } from 'node:module'
+import { enableOwnCompileCache } from './compile-cache.js'
 
 // The regguard command: the commands are in src/cli/ (tests run them in-process through run()).
-// Node's compile cache (the V8 code of every module, kept in the OS temp directory) makes a
-// restart skip compiling the ~600 modules regguard loads: about 90 ms less start-up CPU. It is
-// enabled before anything else is imported, so src/cli/main.js is imported dynamically.
-// NODE_DISABLE_COMPILE_CACHE=1 turns it off, NODE_COMPILE_CACHE=DIR moves it; an unwritable
-// directory only means no cache.
-enableCompileCache?.()
+// The compile cache must be enabled before the modules it covers are loaded, so
+// src/cli/main.js is imported dynamically.
+enableOwnCompileCache()
 const { run } = await import('./cli/main.js')
 
 run(process.argv.slice(2), {
