@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { load, type LoadResult, type LoadSpec } from './load.js'
+import { footprintTable, footprintTargets, measureFootprint } from './footprint.js'
 import { loadAverage, machineLines } from './machine.js'
 import { findNginx, nginxVersion, startNginx } from './nginx.js'
 import { policyTable, runPolicyBench } from './policy.js'
@@ -129,7 +130,10 @@ async function httpBench (values: Record<string, string | boolean | undefined>):
     ) + '\n')
     process.stdout.write('(denied requestToken: "x upstream" compares with the upstream answering the same request; nginx has no equivalent.\n' +
       ' CPU us/req: user + system CPU time of that target\'s processes per answered request; it depends far less on the machine\'s other load than req/s)\n')
-    process.stdout.write('\n' + targetTable(rows) + '\n')
+    // issue 12's footprint rows: fresh processes, measured once the load above has stopped
+    const footprint = await measureFootprint()
+    process.stdout.write('\nfootprint (bench/footprint.ts): the CLI with config/regguard.example.yaml\n\n' + footprintTable(footprint) + '\n')
+    process.stdout.write('\n' + targetTable(rows, footprintTargets(footprint)) + '\n')
     if (targets.includes('workers')) {
       process.stdout.write('\n' + await workersSection({ dir, upstreamUrl: `http://127.0.0.1:${port}`, scenarios, duration, warmup, connections, postConnections, nodeArgs: profArgs }) + '\n')
     }
@@ -142,19 +146,19 @@ async function httpBench (values: Record<string, string | boolean | undefined>):
 }
 
 /** Issue 12's targets, each a ratio of two rows measured in this run. */
-function targetTable (rows: Row[]): string {
+function targetTable (rows: Row[], extra: string[][] = []): string {
   const rps = (scenario: string, target: string): number | undefined => rows.find((r) => r.scenario.key === scenario && r.target === target)?.result.rps
   const goals: Array<[string, string, string, string, number]> = [
     ['denied requestToken, default config', 'denied', 'regguard', 'bare-403', 0.7],
     ['pass-through GET', 'get', 'regguard', 'node-proxy', 0.9],
     ['allowed requestToken', 'allowed', 'regguard', 'nginx', 0.3]
   ]
-  return table(['target', 'measured', 'against', 'ratio', 'goal', 'met'], goals.map(([title, scenario, a, b, goal]) => {
+  return table(['target', 'measured', 'against', 'ratio', 'goal', 'met'], [...goals.map(([title, scenario, a, b, goal]) => {
     const x = rps(scenario, a)
     const y = rps(scenario, b)
     const ratio = x !== undefined && y !== undefined && y > 0 ? x / y : NaN
     return [title, a, b, Number.isNaN(ratio) ? 'not measured' : fmt(ratio, 2), `>= ${goal}`, Number.isNaN(ratio) ? '-' : ratio >= goal ? 'yes' : 'no']
-  }))
+  }), ...extra])
 }
 
 async function main (): Promise<void> {

@@ -2,7 +2,8 @@ import type { KeyObject } from 'node:crypto'
 import type { ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
-import { Pool } from 'undici'
+import { Pool } from './undici-pool.js'
+import { lazySchemaCompilers } from './fastify-compilers.js'
 import type { LoadedConfig } from './config/load.js'
 import type { Medium } from './synapse/canonical.js'
 import type { AppContext } from './context.js'
@@ -21,6 +22,7 @@ import { adminPolicyRoutes } from './admin/policy.js'
 import { consoleRoutes } from './admin/console.js'
 import { Metrics } from './metrics.js'
 import { watchBodyIdle } from './gate/body-idle.js'
+import { answerFailures } from './gate/failed-after-hijack.js'
 import { GATE_PATH, mountGate } from './gate/gate.js'
 import { MemoryCounter, type HitCounter } from './ratelimit/counter.js'
 import { InFlight } from './ratelimit/in-flight.js'
@@ -192,6 +194,7 @@ export async function buildApp (config: LoadedConfig, opts: BuildOptions = {}): 
   const headersTimeout = config.settings.server.headers_timeout_ms
   const proxy: FastifyInstance = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
+    schemaController: lazySchemaCompilers,
     // requestTimeout (the whole request, body included) stays off: a large upload on a slow
     // link may take long; a body that stops arriving is server.body_timeout_ms's business
     http: { headersTimeout, requestTimeout: 0, connectionsCheckingInterval: checkingInterval(headersTimeout) },
@@ -225,7 +228,7 @@ export async function buildApp (config: LoadedConfig, opts: BuildOptions = {}): 
         }
       })
     }
-    return handler(request, reply)
+    return answerFailures(handler, request, reply)
   }
   mountGate(proxy, context, {
     findSession: async (clientSecret, sid) => {
@@ -253,7 +256,7 @@ export async function buildApp (config: LoadedConfig, opts: BuildOptions = {}): 
     })
   }
 
-  const admin: FastifyInstance = Fastify({ loggerInstance: logger as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }) })
+  const admin: FastifyInstance = Fastify({ loggerInstance: logger as FastifyBaseLogger, schemaController: lazySchemaCompilers, logController: new LogController({ disableRequestLogging: true }) })
   jsonErrorHandlers(admin)
   healthRoutes(admin, context)
   adminInviteRoutes(admin, context)

@@ -1,7 +1,12 @@
 #!/usr/bin/env node
-import { run } from './cli/main.js'
+import { enableOwnCompileCache } from './compile-cache.js'
 
 // The regguard command: the commands are in src/cli/ (tests run them in-process through run()).
+// The compile cache must be enabled before the modules it covers are loaded, so
+// src/cli/main.js is imported dynamically.
+enableOwnCompileCache()
+const { run } = await import('./cli/main.js')
+
 run(process.argv.slice(2), {
   out: (text) => { process.stdout.write(text) },
   err: (text) => { process.stderr.write(text) },

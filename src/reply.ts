@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { STATUS_CODES } from 'node:http'
+import { STATUS_CODES } from './node-http.js'
 import type { Duplex } from 'node:stream'
 import type { FastifyReply } from 'fastify'
 import { matrixError, type MatrixErrorName } from './errors.js'

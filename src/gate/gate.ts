@@ -1,4 +1,4 @@
-import { METHODS } from 'node:http'
+import { METHODS } from '../node-http.js'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { AppContext } from '../context.js'
 import { learnInvitesHandler } from './learn-invites.js'

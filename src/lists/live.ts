@@ -4,7 +4,7 @@ import type { Settings } from '../config/settings.js'
 import { DomainSet } from '../policy/domain-set.js'
 import { displaySource, type LiveSlot } from '../policy/live-slot.js'
 import { cacheDir, readBody, readMeta, writeCopy, type CacheMeta } from './cache.js'
-import { fetchList, listAgent } from './fetch.js'
+import type { Fetched, FetchOptions } from './fetch.js'
 import { parseList } from './parse.js'
 
 // The live lists (register.policy.threepid.email.domain.*_urls): each kept in memory, in the
@@ -72,14 +72,14 @@ const iso = (ms: number | null): string | null => ms === null ? null : new Date(
 export class LiveLists {
   private readonly entries = new Map<string, Entry>()
   private settings: Settings['lists']
-  private readonly dispatcher: Dispatcher
+  /** The fetching half (undici's Agent and request), loaded by the first fetch: most configurations have no *_urls list */
+  private client: Promise<{ dispatcher: Dispatcher, fetchList: (url: string, o: FetchOptions) => Promise<Fetched> }> | null = null
   /** null once start-up has waited: lists added by a reload are not waited for */
   private firstFetches: Array<Promise<unknown>> | null = []
   private closed = false
 
   constructor (settings: Settings['lists'], private readonly opts: { log?: LiveListsLog, metrics?: LiveListsMetrics, schedule: boolean }) {
     this.settings = settings
-    this.dispatcher = listAgent()
   }
 
   private get dir (): string { return cacheDir(this.settings.cache_dir) }
@@ -160,7 +160,7 @@ export class LiveLists {
     this.closed = true
     for (const e of this.entries.values()) if (e.timer !== null) clearTimeout(e.timer)
     await Promise.allSettled([...this.entries.values()].map((e) => e.inFlight))
-    await this.dispatcher.close()
+    if (this.client !== null) await (await this.client).dispatcher.close()
   }
 
   private fromDisk (url: string): Entry {
@@ -216,7 +216,11 @@ export class LiveLists {
   private async fetchEntry (e: Entry): Promise<RefreshResult> {
     const source = displaySource(e.url)
     this.loadCopy(e)
-    const got = await fetchList(e.url, { etag: e.etag, lastModified: e.lastModified, timeoutMs: this.settings.timeout_ms, maxBytes: this.settings.max_bytes, dispatcher: this.dispatcher })
+    // a fetch asked for after close() would open connections nobody closes
+    if (this.closed) return { url: e.url, source, result: 'error', entries: e.entries, why: 'lists closed' }
+    this.client ??= import('./fetch.js').then((m) => ({ dispatcher: m.listAgent(), fetchList: m.fetchList }))
+    const { dispatcher, fetchList } = await this.client
+    const got = await fetchList(e.url, { etag: e.etag, lastModified: e.lastModified, timeoutMs: this.settings.timeout_ms, maxBytes: this.settings.max_bytes, dispatcher })
     const now = Date.now()
     let result: RefreshResult
     let body: Buffer | null = null

@@ -1,6 +1,7 @@
 import type BetterSqlite3 from 'better-sqlite3'
 import { sql, type Kysely } from 'kysely'
-import pg from 'pg'
+import { createRequire } from 'node:module'
+import type pg from 'pg'
 import type { Medium } from '../synapse/canonical.js'
 import type { Database } from './schema.js'
 import { inviteKey, type Invite, type InviteFeed, type InviteFeedEvents, type InviteWatch } from './store.js'
@@ -82,6 +83,8 @@ export function postgresFeed (db: Kysely<Database>, connectionString: string, sc
   return {
     pendingKeys: async (now) => await pendingKeys(db, now),
     watch (events: InviteFeedEvents): InviteWatch {
+      // required here, not imported at the top: SQLite deployments load this file and never pg
+      const { Client } = createRequire(import.meta.url)('pg') as typeof pg
       let client: pg.Client | null = null
       let closed = false
       let retry: NodeJS.Timeout | undefined
@@ -94,7 +97,7 @@ export function postgresFeed (db: Kysely<Database>, connectionString: string, sc
       }
       function start (): void {
         if (closed) return
-        const c = new pg.Client({ connectionString, keepAlive: true, keepAliveInitialDelayMillis: 10_000, connectionTimeoutMillis: 10_000 })
+        const c = new Client({ connectionString, keepAlive: true, keepAliveInitialDelayMillis: 10_000, connectionTimeoutMillis: 10_000 })
         client = c
         c.on('error', () => { drop(c) })
         c.on('end', () => { drop(c) })

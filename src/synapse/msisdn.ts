@@ -1,4 +1,5 @@
-import { isSupportedCountry, parsePhoneNumberWithError, type CountryCode } from 'libphonenumber-js'
+import { createRequire } from 'node:module'
+import type { CountryCode } from 'libphonenumber-js'
 import { pyStrip } from './casefold.js'
 import { PhoneParseError, phonenumbersParse } from './phonenumbers-parse.js'
 
@@ -7,6 +8,33 @@ export type Canonical =
   | { ok: false, reason: string }
 
 const ASCII = /^[\x00-\x7f]*$/
+
+type PhoneLib = Pick<typeof import('libphonenumber-js'), 'isSupportedCountry' | 'parsePhoneNumberWithError'>
+
+/**
+ * libphonenumber-js and its metadata (about 10 MB of RSS) are required by the first phone number
+ * read, not at start-up: most deployments never see one. require() is synchronous and cached, so
+ * the first request simply takes longer (tens of milliseconds) and concurrent ones cannot race.
+ * `load` is replaced by tests only.
+ */
+export const phoneLib: { load: () => PhoneLib } = {
+  load: () => createRequire(import.meta.url)('libphonenumber-js') as PhoneLib
+}
+let loaded: PhoneLib | undefined
+
+function lib (): PhoneLib {
+  if (loaded !== undefined) return loaded
+  try {
+    loaded = phoneLib.load()
+  } catch (err) {
+    // a broken installation: the request fails (500, logged) and the next one tries again
+    throw new Error(`cannot load libphonenumber-js, needed to read phone numbers: ${(err as Error).message}`, { cause: err })
+  }
+  return loaded
+}
+
+/** Forgets the loaded library (tests of the first load). */
+export function unloadPhoneLib (): void { loaded = undefined }
 
 /**
  * Synapse's phone_number_to_msisdn: phonenumbers.parse(number, country) as E.164 without the "+",
@@ -39,6 +67,7 @@ export function canonicalMsisdn (country: unknown, phoneNumber: unknown): Canoni
 }
 
 function crossCheck (normalised: string, country: string, msisdn: string): Canonical {
+  const { isSupportedCountry, parsePhoneNumberWithError } = lib()
   try {
     const defaultCountry = isSupportedCountry(country) ? country as CountryCode : undefined
     const other = parsePhoneNumberWithError(normalised, { defaultCountry, extract: false })

@@ -1,0 +1,40 @@
+import { readdirSync, readFileSync } from 'node:fs'
+import { join, relative } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import t from 'tap'
+
+// The modules regguard loads only when used are loaded through one file each; an ES import of
+// them anywhere else would load them at start-up in every instance again (test/server/
+// lazy-modules.test.ts sees the CommonJS ones at run time; an ES import is not visible there).
+
+const SRC = fileURLToPath(new URL('../../src', import.meta.url))
+
+function files (dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [])
+}
+
+// module -> the files that may import it with a value import (and why it is cheap there)
+const ALLOWED: Record<string, string[]> = {
+  pg: ['store/postgres.ts'], // loaded by open.ts only for postgres:// URLs
+  ioredis: ['ratelimit/redis-counter.ts'], // loaded by app.ts only when redis_url is set
+  'libphonenumber-js': [], // required by synapse/msisdn.ts on the first phone number
+  undici: ['lists/fetch.ts'], // the index (fetch, WebSocket...): lists/live.ts imports fetch.ts on the first fetch
+  'node:http': [], // an ES import evaluates its WebSocket getter: node's own undici (node-http.ts)
+  http: []
+}
+
+t.test('no value import of a lazily loaded module outside the file that loads it', async (t) => {
+  for (const file of files(SRC)) {
+    const rel = relative(SRC, file)
+    const text = readFileSync(file, 'utf8')
+    for (const m of text.matchAll(/^import\s+(?!type\s)[^'"]*?from\s+'([^']+)'/gm)) {
+      const spec = m[1] as string
+      const allowed = ALLOWED[spec]
+      if (allowed === undefined) continue
+      t.ok(allowed.includes(rel), `${rel} imports ${spec}`)
+    }
+    for (const m of text.matchAll(/(?<!typeof )import\('([^']+)'\)/g)) {
+      if (ALLOWED[m[1] as string] !== undefined) t.fail(`${rel} imports ${m[1] as string} dynamically: load it through its one file`)
+    }
+  }
+})
