@@ -2,7 +2,6 @@ import cluster from 'node:cluster'
 import type { AddressInfo } from 'node:net'
 import type { BuildOptions, RegguardApp } from './app.js'
 import { ConfigError, loadConfig, type LoadedConfig } from './config/load.js'
-import { settleHeapSoon } from './heap-settle.js'
 import { createLogger, type Logger } from './log.js'
 import { StoreOpenError } from './store/store.js'
 
@@ -38,7 +37,6 @@ export async function start (config: LoadedConfig, logger: Logger, opts: Omit<Bu
   const proxyAddress = app.proxy.server.address() as AddressInfo
   const adminAddress = app.admin.server.address() as AddressInfo
   logger.info({ proxy: proxyAddress, admin: adminAddress, homeserver: s.homeserver.url, config: config.file }, 'regguard listening')
-  settleHeapSoon()
 
   let current = config
   let stopping: Promise<void> | null = null
