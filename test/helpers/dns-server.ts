@@ -67,13 +67,6 @@ export async function startDnsServer (t: { teardown: (fn: () => unknown) => void
     queries.push({ name: q.name.toLowerCase(), type: q.type, tcp })
     return answer(table, q, req.id ?? 0, tcp)
   }
-  const udp: Socket = createSocket('udp4')
-  udp.on('message', (msg, rinfo) => {
-    const res = handle(msg, false)
-    if (res !== null) udp.send(res, rinfo.port, rinfo.address)
-  })
-  await new Promise<void>((resolve) => udp.bind(0, '127.0.0.1', resolve))
-  const port = udp.address().port
   const tcp: Server = createServer((socket) => {
     let buf = Buffer.alloc(0)
     socket.on('data', (d: Buffer) => {
@@ -90,7 +83,27 @@ export async function startDnsServer (t: { teardown: (fn: () => unknown) => void
     })
     socket.on('error', () => {})
   })
-  await new Promise<void>((resolve, reject) => { tcp.once('error', reject); tcp.listen(port, '127.0.0.1', resolve) })
+  // UDP and TCP on one port number: the kernel picks a free UDP port, which TCP may have in use
+  // (another test's server or outgoing connection), so that pair is tried again with another
+  let udp: Socket | null = null
+  let port = 0
+  for (let attempt = 1; udp === null; attempt++) {
+    const u = createSocket('udp4')
+    u.on('message', (msg, rinfo) => {
+      const res = handle(msg, false)
+      if (res !== null) u.send(res, rinfo.port, rinfo.address)
+    })
+    await new Promise<void>((resolve) => u.bind(0, '127.0.0.1', resolve))
+    port = u.address().port
+    try {
+      await new Promise<void>((resolve, reject) => { tcp.once('error', reject); tcp.listen(port, '127.0.0.1', () => { tcp.off('error', reject); resolve() }) })
+      udp = u
+    } catch (err) {
+      await new Promise<void>((resolve) => u.close(() => resolve()))
+      if ((err as { code?: string }).code !== 'EADDRINUSE' || attempt >= 20) throw err
+    }
+  }
+  const bound = udp
   const s: DnsServer = {
     address: `127.0.0.1:${port}`,
     port,
@@ -98,7 +111,7 @@ export async function startDnsServer (t: { teardown: (fn: () => unknown) => void
     queries,
     queriesFor: (name) => queries.filter((q) => q.name === name),
     close: async () => {
-      await new Promise<void>((resolve) => udp.close(() => resolve()))
+      await new Promise<void>((resolve) => bound.close(() => resolve()))
       await new Promise<void>((resolve) => tcp.close(() => resolve()))
     }
   }
