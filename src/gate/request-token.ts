@@ -106,7 +106,7 @@ async function withinLimit (ctx: AppContext, request: FastifyRequest, res: Fasti
   let result
   try {
     const check = checkLimit(ctx.counter, `${limit}:${key}`, { max: rule.max, windowMs: rule.window }, Date.now())
-    result = ctx.counter.inMemory === true ? await check : await withDeadline(check, ctx.runtime().config.settings.register.rate_limit.timeout_ms, 'rate-limit counter')
+    result = ctx.counter.settlesInTime === true ? await check : await withDeadline(check, ctx.runtime().config.settings.register.rate_limit.timeout_ms, 'rate-limit counter')
   } catch (err) {
     // an unreachable counter must not close registration: the policy still decides
     request.log.error({ err }, 'rate-limit counter failed; request not limited')

@@ -5,8 +5,11 @@
 export interface HitCounter {
   hit: (key: string, windowMs: number, now: number) => Promise<number>
   close?: () => Promise<void>
-  /** Answers from this process's memory, at once: no deadline is needed (a timer a request) */
-  readonly inMemory?: boolean
+  /**
+   * Settles within register.rate_limit.timeout_ms, as in force now, by itself (at once, or with
+   * a timer of its own): the caller then adds no deadline, which would be a second timer a hit
+   */
+  readonly settlesInTime?: boolean
 }
 
 export function windowStart (now: number, windowMs: number): number {
@@ -14,7 +17,7 @@ export function windowStart (now: number, windowMs: number): number {
 }
 
 export class MemoryCounter implements HitCounter {
-  readonly inMemory = true
+  readonly settlesInTime = true
   private readonly windows = new Map<string, { start: number, count: number }>()
   private lastSweep = 0
 

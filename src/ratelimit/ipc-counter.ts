@@ -36,6 +36,8 @@ export interface ChannelToWorker {
 interface Waiting { resolve: (n: number) => void, reject: (err: Error) => void, timer: NodeJS.Timeout }
 
 export class IpcCounter implements HitCounter {
+  /** each hit has its own timer of timeoutMs() */
+  readonly settlesInTime = true
   private next = 0
   private readonly waiting = new Map<number, Waiting>()
   private queued: Hit[] = []
