@@ -1,7 +1,7 @@
 import type { KeyObject } from 'node:crypto'
 import type { ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import { Pool } from './undici-pool.js'
 import { lazySchemaCompilers } from './fastify-compilers.js'
 import type { LoadedConfig } from './config/load.js'
@@ -9,7 +9,7 @@ import type { Medium } from './synapse/canonical.js'
 import type { AppContext } from './context.js'
 import type { MatrixErrorName } from './errors.js'
 import { replyError, socketError } from './reply.js'
-import { createLogger, loadHashKey, redactAddress, redactTarget, type Logger } from './log.js'
+import { createLogger, loadHashKey, redactAddress, type Logger } from './log.js'
 import { MxResolver } from './dns/mx.js'
 import { LiveLists } from './lists/live.js'
 import { pendingInvite } from './invites/pending.js'
@@ -21,12 +21,10 @@ import { adminInviteRoutes } from './admin/invites.js'
 import { adminPolicyRoutes } from './admin/policy.js'
 import { consoleRoutes } from './admin/console.js'
 import { Metrics } from './metrics.js'
-import { watchBodyIdle } from './gate/body-idle.js'
-import { answerFailures } from './gate/failed-after-hijack.js'
-import { GATE_PATH, mountGate } from './gate/gate.js'
+import { gateDispatch } from './gate/gate.js'
+import { gateListener, type GateListener } from './gate/listener.js'
 import { MemoryCounter, type HitCounter } from './ratelimit/counter.js'
 import { InFlight } from './ratelimit/in-flight.js'
-import { hasBody } from './gate/body.js'
 import { healthRoutes } from './admin/health.js'
 import { threepidCheckRoute } from './admin/threepid-check.js'
 import { makeRuntime, type Runtime } from './runtime.js'
@@ -35,10 +33,11 @@ import { openStore } from './store/open.js'
 import type { Store } from './store/store.js'
 import { storeWatch } from './store/watch.js'
 
-// Builds regguard's two fastify instances (the proxy and the admin listener) without listening.
+// Builds regguard's two listeners without listening: the gate (the proxy: a plain node:http
+// server, src/gate/) and the admin listener (fastify, src/admin/).
 
 export interface RegguardApp {
-  proxy: FastifyInstance
+  proxy: GateListener
   admin: FastifyInstance
   context: AppContext
   /** Swap in a new configuration; requests already running keep the one they started with. */
@@ -105,13 +104,6 @@ function clientErrorAnswer (metrics: Metrics) {
     socketError(socket, name)
   }
 }
-
-/** Node checks header deadlines on an interval: often enough that the timeout means what it says. */
-function checkingInterval (headersTimeoutMs: number): number {
-  return headersTimeoutMs === 0 ? 1000 : Math.min(1000, Math.max(100, Math.floor(headersTimeoutMs / 4)))
-}
-
-type Handler = (request: FastifyRequest, reply: FastifyReply) => Promise<void>
 
 /**
  * Opens the store (a store that cannot open rejects with StoreOpenError naming storage.url) and
@@ -191,70 +183,19 @@ export async function buildApp (config: LoadedConfig, opts: BuildOptions = {}): 
   }, SWEEP_INTERVAL_MS)
   sweeper.unref()
 
-  const headersTimeout = config.settings.server.headers_timeout_ms
-  const proxy: FastifyInstance = Fastify({
-    loggerInstance: logger as FastifyBaseLogger,
-    schemaController: lazySchemaCompilers,
-    // requestTimeout (the whole request, body included) stays off: a large upload on a slow
-    // link may take long; a body that stops arriving is server.body_timeout_ms's business
-    http: { headersTimeout, requestTimeout: 0, connectionsCheckingInterval: checkingInterval(headersTimeout) },
-    // per-request lines cost throughput on every proxied request; log.requests adds our own
-    logController: new LogController({ disableRequestLogging: true }),
-    // a function, so request.ip follows server.trusted_proxies across reloads
-    trustProxy: (addr: string, hop: number) => runtime.trust(addr, hop),
-    // malformed HTTP gets a Matrix error too, not fastify's default body
-    clientErrorHandler: clientErrorAnswer(metrics),
-    rewriteUrl (req) {
-      // Synapse reads bodies whatever their Content-Type says; fastify would refuse a malformed
-      // one with 415 before any route. Forwarding uses rawHeaders, so the header still arrives.
-      delete req.headers['content-type']
-      // one route: the gate classifies the raw target itself (src/gate/routes.ts)
-      return GATE_PATH
-    }
-  })
-  // Bodies stay unread streams: forwarded as they arrive, or read by the policed route itself
-  proxy.removeAllContentTypeParsers()
-  proxy.addContentTypeParser('*', (_req, _payload, done) => { done(null) })
-  jsonErrorHandlers(proxy)
-
-  // every route: a body that stops arriving is answered 408 (server.body_timeout_ms)
-  const watched = (handler: Handler): Handler => function watchedHandler (request, reply) {
-    const raw = request.raw
-    if (hasBody(raw)) {
-      watchBodyIdle(raw, reply.raw, runtime.config.settings.server.body_timeout_ms, {
-        onIdle (answered) {
-          metrics.clientTimeouts.inc({ phase: 'body' })
-          request.log.info({ method: raw.method, target: redactTarget((raw as { originalUrl?: string }).originalUrl ?? ''), client_ip: request.ip, answered }, 'request body idle: cut')
-        }
-      })
-    }
-    return answerFailures(handler, request, reply)
-  }
-  mountGate(proxy, context, {
+  const dispatch = gateDispatch(context, {
     findSession: async (clientSecret, sid) => {
       const s = await store.sessions.get(clientSecret, sid, Date.now())
       return s === null ? null : { medium: s.medium, address: s.address, endpoint: s.endpoint === 'account' ? 'account' : 'register' }
     },
     findInvite: (medium, address) => pendingInvite(store, runtime.config.policy, medium, address, inviteIndex)
-  }, watched)
-  proxy.addHook('onReady', async () => { await lists.ready() })
-
-  if (config.settings.log.requests) {
-    proxy.addHook('onRequest', async (request, reply) => {
-      const started = process.hrtime.bigint()
-      // read now: by 'finish' Node may have detached the socket that request.ip is computed from
-      const clientIp = request.ip
-      reply.raw.once('finish', () => {
-        request.log.info({
-          method: request.raw.method,
-          target: redactTarget((request.raw as { originalUrl?: string }).originalUrl ?? ''),
-          status: reply.raw.statusCode,
-          ms: Number(process.hrtime.bigint() - started) / 1e6,
-          client_ip: clientIp
-        }, 'request')
-      })
-    })
-  }
+  }, { logger, logRequests: config.settings.log.requests })
+  const proxy = gateListener(dispatch, {
+    headersTimeoutMs: config.settings.server.headers_timeout_ms,
+    // malformed HTTP gets a Matrix error too, not Node's bare 400
+    onClientError: clientErrorAnswer(metrics),
+    beforeListen: async () => { await lists.ready() }
+  })
 
   const admin: FastifyInstance = Fastify({ loggerInstance: logger as FastifyBaseLogger, schemaController: lazySchemaCompilers, logController: new LogController({ disableRequestLogging: true }) })
   jsonErrorHandlers(admin)

@@ -49,6 +49,8 @@ export const MATRIX_ERRORS = {
   UPSTREAM_UNREACHABLE: { status: 502, errcode: 'M_UNKNOWN', error: 'The homeserver could not be reached' },
   UPSTREAM_TIMEOUT: { status: 504, errcode: 'M_UNKNOWN', error: 'The homeserver did not answer in time' },
   INTERNAL: { status: 500, errcode: 'M_UNKNOWN', error: 'Internal server error' },
+  // a request on a kept-alive connection after shutdown began: answered, then the connection closed
+  SHUTTING_DOWN: { status: 503, errcode: 'M_UNKNOWN', error: 'This server is restarting; please try again' },
   // a decision that needs the store (invites, validation sessions) while it cannot answer:
   // refused, nothing forwarded; the client may try again
   STORE_UNAVAILABLE: { status: 503, errcode: 'M_UNKNOWN', error: 'Registration checks are temporarily unavailable on this server; please try again later' },

@@ -7,4 +7,4 @@ import { createRequire } from 'node:module'
 
 const http = createRequire(import.meta.url)('node:http') as typeof import('node:http')
 
-export const { METHODS, STATUS_CODES } = http
+export const { METHODS, STATUS_CODES, createServer } = http

@@ -17,20 +17,11 @@ export interface Running {
   reload: () => boolean
 }
 
-function trackInFlight (app: RegguardApp): () => number {
-  let inFlight = 0
-  app.proxy.addHook('onRequest', async (_request, reply) => {
-    inFlight++
-    reply.raw.once('close', () => { inFlight-- })
-  })
-  return () => inFlight
-}
-
 export async function start (config: LoadedConfig, logger: Logger, opts: Omit<BuildOptions, 'logger'> = {}): Promise<Running> {
   // loaded here, not at the top: a cluster's primary imports this file and serves nothing
   const { buildApp } = await import('./app.js')
   const app = await buildApp(config, { ...opts, logger })
-  const inFlight = trackInFlight(app)
+  const inFlight = app.proxy.inFlight
   const s = config.settings
   await app.proxy.listen({ host: s.server.host, port: s.server.port })
   await app.admin.listen({ host: s.admin.host, port: s.admin.port })

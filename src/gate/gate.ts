@@ -1,34 +1,31 @@
-import { METHODS } from '../node-http.js'
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { AppContext } from '../context.js'
+import { redactTarget, type Logger } from '../log.js'
+import { sendError } from '../reply.js'
+import { hasBody } from './body.js'
+import { watchBodyIdle } from './body-idle.js'
 import { learnInvitesHandler } from './learn-invites.js'
 import { passThroughHandler } from './pass-through.js'
 import { registerHandler, type RegisterDeps } from './register.js'
+import { GateRequest } from './request.js'
 import { requestTokenHandler } from './request-token.js'
 import { classify, type Route } from './routes.js'
-import { rawTarget } from './upstream.js'
 import { availableHandler } from './user-rules.js'
 
-// The gate listener's one fastify route. fastify's router would percent-decode and judge the
-// path; classification must be on the raw target (routes.ts), so every request is rewritten to
-// GATE_PATH and dispatched here by the route table's answer, with the route and the request's
-// configuration snapshot handed to its handler.
+// The gate's dispatch: every request on the gate listener is classified on its raw target by
+// the route table (routes.ts) and handed, with the route and the request's configuration
+// snapshot, to its handler, which answers on the raw response.
 
-export const GATE_PATH = '/'
-
-type Handler<R extends Route> = (request: FastifyRequest, reply: FastifyReply, route: R, ctx: AppContext) => Promise<void>
+type Handler<R extends Route> = (request: GateRequest, res: ServerResponse, route: R, ctx: AppContext) => Promise<void>
 type Handlers = { [K in Route['kind']]: Handler<Extract<Route, { kind: K }>> }
-export type Wrap = (run: (request: FastifyRequest, reply: FastifyReply) => Promise<void>) => (request: FastifyRequest, reply: FastifyReply) => Promise<void>
 
-function allMethods (app: FastifyInstance): string[] {
-  for (const m of METHODS) {
-    if (m !== 'CONNECT' && !app.supportedMethods.includes(m)) app.addHttpMethod(m, { hasBody: true })
-  }
-  return app.supportedMethods.filter((m) => m !== 'CONNECT')
+export interface GateOptions {
+  logger: Logger
+  /** log.requests at start-up: a line per request once its answer is finished */
+  logRequests: boolean
 }
 
-/** Mounts the gate on `proxy`; `wrap` runs around every handler (the body idle watch). */
-export function mountGate (proxy: FastifyInstance, ctx: AppContext, deps: RegisterDeps, wrap: Wrap): void {
+export function gateDispatch (ctx: AppContext, deps: RegisterDeps, opts: GateOptions): (req: IncomingMessage, res: ServerResponse) => void {
   const handlers: Handlers = {
     requestToken: requestTokenHandler(),
     register: registerHandler(deps),
@@ -36,13 +33,44 @@ export function mountGate (proxy: FastifyInstance, ctx: AppContext, deps: Regist
     invite: learnInvitesHandler(ctx),
     forward: passThroughHandler()
   }
-  const dispatch = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    const route = classify(request.raw.method ?? 'GET', rawTarget(request))
+  const { metrics } = ctx
+  return function dispatch (req, res) {
     // one configuration for the whole request: a reload (SIGHUP) while it runs applies to the
     // next one, never to the rest of this one
     const snapshot = ctx.runtime()
+    const request = new GateRequest(req, snapshot, opts.logger)
+    if (opts.logRequests) logWhenFinished(request, res)
+    // every route: a body that stops arriving is answered 408 (server.body_timeout_ms)
+    if (hasBody(req)) {
+      watchBodyIdle(req, res, snapshot.config.settings.server.body_timeout_ms, {
+        onIdle (answered) {
+          metrics.clientTimeouts.inc({ phase: 'body' })
+          request.log.info({ method: req.method, target: redactTarget(request.target), client_ip: request.ip, answered }, 'request body idle: cut')
+        }
+      })
+    }
+    const route = classify(req.method ?? 'GET', request.target)
     const requestCtx: AppContext = { ...ctx, runtime: () => snapshot }
-    await (handlers[route.kind] as Handler<Route>)(request, reply, route, requestCtx)
+    ;(handlers[route.kind] as Handler<Route>)(request, res, route, requestCtx).catch((err: unknown) => {
+      // a fault of regguard's: the client is told at once instead of waiting for its own timeout
+      request.log.error({ err }, 'request failed')
+      if (res.headersSent) res.destroy()
+      else sendError(res, 'INTERNAL')
+    })
   }
-  proxy.route({ method: allMethods(proxy), url: GATE_PATH, handler: wrap(dispatch) })
+}
+
+function logWhenFinished (request: GateRequest, res: ServerResponse): void {
+  const started = process.hrtime.bigint()
+  // read now: by 'finish' Node may have detached the socket the client address comes from
+  const clientIp = request.ip
+  res.once('finish', () => {
+    request.log.info({
+      method: request.raw.method,
+      target: redactTarget(request.target),
+      status: res.statusCode,
+      ms: Number(process.hrtime.bigint() - started) / 1e6,
+      client_ip: clientIp
+    }, 'request')
+  })
 }

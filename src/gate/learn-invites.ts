@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { PassThrough, pipeline, type Readable } from 'node:stream'
-import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { ServerResponse } from 'node:http'
+import type { GateRequest } from './request.js'
 import type { AppContext } from '../context.js'
 import { accountStanding, WhoamiClient, type WhoamiArgs } from '../homeserver/users.js'
 import { inviterMatcher, inviterPatterns } from '../invites/inviters.js'
@@ -11,7 +12,7 @@ import { firstArg, requestArgs, type Args } from '../synapse/twisted-args.js'
 import { rawPath, type InviteRoute } from './routes.js'
 import { parseJsonObject } from '../synapse/token-request.js'
 import { hasBody, readBody } from './body.js'
-import { forwardAsReceived, rawTarget } from './upstream.js'
+import { forwardAsReceived } from './upstream.js'
 
 // Room invites and createRoom: forwarded byte for byte, and a body of at most 64 KiB is kept,
 // so that a 3PID invite the homeserver made can open registration for the invited address
@@ -57,9 +58,7 @@ function identify (rawHeaders: readonly string[], args: Args): { token: string, 
 export function learnInvitesHandler (appCtx: AppContext) {
   const whoami = new WhoamiClient(appCtx.pool, () => Math.min(appCtx.runtime().config.settings.homeserver.timeout_ms, LOOKUP_TIMEOUT_MS))
 
-  return async function learnInvites (request: FastifyRequest, reply: FastifyReply, route: InviteRoute, ctx: AppContext): Promise<void> {
-    reply.hijack()
-    const res = reply.raw
+  return async function learnInvites (request: GateRequest, res: ServerResponse, route: InviteRoute, ctx: AppContext): Promise<void> {
     const req = request.raw
     const { config } = ctx.runtime()
     const settings = config.settings
@@ -69,7 +68,7 @@ export function learnInvitesHandler (appCtx: AppContext) {
     if (!learn.enabled) { await forwardAsReceived(ctx, request, res, req); return }
 
     const method = req.method ?? 'POST'
-    const target = rawTarget(request)
+    const target = request.target
     const path = rawPath(target)
     const declared = req.headers['content-length'] !== undefined ? Number(req.headers['content-length']) : undefined
     let copy: Buffer | null = null

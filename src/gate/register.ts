@@ -1,4 +1,5 @@
-import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { ServerResponse } from 'node:http'
+import type { GateRequest } from './request.js'
 import type { AppContext } from '../context.js'
 import type { RegisterRoute } from './routes.js'
 import { requestArgs, stringArg } from '../synapse/twisted-args.js'
@@ -12,7 +13,7 @@ import { exchange, sendExchanged, type Exchanged } from '../homeserver/exchange.
 import { StoreUnavailableError } from '../store/guarded.js'
 import { readBody } from './body.js'
 import { sendError, sendTooLarge } from '../reply.js'
-import { answerUpstreamFailure, forwardAsReceived, rawTarget, upstreamHeadersFor } from './upstream.js'
+import { answerUpstreamFailure, forwardAsReceived, upstreamHeadersFor } from './upstream.js'
 import { registerUsernameAllowed, requesterAllowed } from './user-rules.js'
 
 // POST /_matrix/client/(r0|v3|unstable)/register: the last door to an account. A 3PID stage is
@@ -54,11 +55,11 @@ async function checkThreepidStage (ctx: AppContext, deps: RegisterDeps, auth: Re
 }
 
 /** Asks the homeserver where this UIA session stands, without submitting a stage. */
-async function probeSession (ctx: AppContext, request: FastifyRequest, session: string | null): Promise<{ flows: Flow[], completed: string[] } | 'unknown' | 'failed' | 'refused'> {
+async function probeSession (ctx: AppContext, request: GateRequest, session: string | null): Promise<{ flows: Flow[], completed: string[] } | 'unknown' | 'failed' | 'refused'> {
   const body = Buffer.from(JSON.stringify(session === null ? {} : { auth: { session } }))
   const headers = upstreamHeadersFor(ctx, request, (name) => name !== 'content-length' && name !== 'content-type')
   headers.push('Content-Type', 'application/json', 'Content-Length', String(body.length))
-  const r = await exchange(ctx.pool, { method: 'POST', path: rawTarget(request), headers, body })
+  const r = await exchange(ctx.pool, { method: 'POST', path: request.target, headers, body })
   if (!r.ok) return r.failure === 'refused' ? 'refused' : 'failed'
   if (r.answer.status !== 401) return 'unknown'
   const parsed = parseJsonObject(r.answer.body)
@@ -67,7 +68,7 @@ async function probeSession (ctx: AppContext, request: FastifyRequest, session: 
   return { flows, completed: readCompleted(parsed.value) }
 }
 
-function sendFiltered (res: FastifyReply['raw'], answer: Exchanged): void {
+function sendFiltered (res: ServerResponse, answer: Exchanged): void {
   const parsed = parseJsonObject(answer.body)
   if (!parsed.ok || readFlows(parsed.value) === null) { sendExchanged(res, answer); return }
   const { body, left } = keepThreepidFlows(parsed.value)
@@ -84,15 +85,13 @@ function stageMediumOf (auth: RegisterAuth): Medium | undefined {
  * in request.args as Twisted builds them: the query, then a form POST body replacing it (a body
  * can be JSON and a form at once). A first value that is not ASCII gets a 400 from Synapse.
  */
-export function asksForGuest (request: FastifyRequest, body: Buffer): boolean {
-  const { args } = requestArgs({ method: request.raw.method ?? 'POST', target: rawTarget(request), rawHeaders: request.raw.rawHeaders, body })
+export function asksForGuest (request: GateRequest, body: Buffer): boolean {
+  const { args } = requestArgs({ method: request.raw.method ?? 'POST', target: request.target, rawHeaders: request.raw.rawHeaders, body })
   return stringArg(args, 'kind') === 'guest'
 }
 
 export function registerHandler (deps: RegisterDeps) {
-  return async function register (request: FastifyRequest, reply: FastifyReply, _route: RegisterRoute, ctx: AppContext): Promise<void> {
-    reply.hijack()
-    const res = reply.raw
+  return async function register (request: GateRequest, res: ServerResponse, _route: RegisterRoute, ctx: AppContext): Promise<void> {
     if (!requesterAllowed(ctx, request, res, 'register', 'none')) return
     const body = await readBody(request.raw)
     if (!body.ok) {
@@ -145,7 +144,7 @@ export function registerHandler (deps: RegisterDeps) {
 
     if (!require3pid) { await forwardAsReceived(ctx, request, res, body.bytes); return }
     // the answer may announce flows, which must be filtered before the client sees them
-    const r = await exchange(ctx.pool, { method: 'POST', path: rawTarget(request), headers: upstreamHeadersFor(ctx, request), body: body.bytes })
+    const r = await exchange(ctx.pool, { method: 'POST', path: request.target, headers: upstreamHeadersFor(ctx, request), body: body.bytes })
     if (!r.ok) { answerUpstreamFailure(request, res, r.failure, r.refusal); return }
     if (r.answer.status === 401) sendFiltered(res, r.answer)
     else sendExchanged(res, r.answer)

@@ -1,4 +1,5 @@
-import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { ServerResponse } from 'node:http'
+import type { GateRequest } from './request.js'
 import type { AppContext } from '../context.js'
 import type { MatrixErrorName } from '../errors.js'
 import { pendingInvite } from '../invites/pending.js'
@@ -33,9 +34,7 @@ const DENIED: Record<string, MatrixErrorName> = {
  * would, decide, and either answer 403 or forward the exact bytes received.
  */
 export function requestTokenHandler () {
-  return async function requestToken (request: FastifyRequest, reply: FastifyReply, route: TokenRoute, ctx: AppContext): Promise<void> {
-    reply.hijack()
-    const res = reply.raw
+  return async function requestToken (request: GateRequest, res: ServerResponse, route: TokenRoute, ctx: AppContext): Promise<void> {
     const { config } = ctx.runtime()
     const register = config.settings.register
     // only_check_at_registration: existing users may add any address; such sessions are
@@ -102,7 +101,7 @@ export function requestTokenHandler () {
   }
 }
 
-async function withinLimit (ctx: AppContext, request: FastifyRequest, res: FastifyReply['raw'], limit: 'ip' | 'address', key: string, rule: { max: number, window: number }): Promise<boolean> {
+async function withinLimit (ctx: AppContext, request: GateRequest, res: ServerResponse, limit: 'ip' | 'address', key: string, rule: { max: number, window: number }): Promise<boolean> {
   let result
   try {
     const check = checkLimit(ctx.counter, `${limit}:${key}`, { max: rule.max, windowMs: rule.window }, Date.now())
@@ -120,7 +119,7 @@ async function withinLimit (ctx: AppContext, request: FastifyRequest, res: Fasti
 }
 
 /** Remembers a session the homeserver opened for an allowed address, for /register to check. */
-async function recordSession (ctx: AppContext, request: FastifyRequest, answer: UpstreamAnswer | null, clientSecret: string, medium: Medium, address: string, endpoint: string): Promise<void> {
+async function recordSession (ctx: AppContext, request: GateRequest, answer: UpstreamAnswer | null, clientSecret: string, medium: Medium, address: string, endpoint: string): Promise<void> {
   if (answer === null || answer.status !== 200 || answer.body === null) return
   const parsed = parseJsonObject(answer.body)
   const sid = parsed.ok ? parsed.value.sid : undefined

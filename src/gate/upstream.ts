@@ -1,4 +1,4 @@
-import type { FastifyRequest } from 'fastify'
+import type { GateRequest } from './request.js'
 import type { ServerResponse } from 'node:http'
 import type { Readable } from 'node:stream'
 import type { AppContext } from '../context.js'
@@ -8,16 +8,11 @@ import { clientKey } from '../ratelimit/client-key.js'
 import { hasBody } from './body.js'
 import { sendError } from '../reply.js'
 
-/** The request target exactly as the client sent it (fastify routes on a rewritten one). */
-export function rawTarget (request: FastifyRequest): string {
-  return (request.raw as { originalUrl?: string }).originalUrl ?? request.raw.url ?? '/'
-}
-
 /**
  * The headers the homeserver gets for this request: as received, hop-by-hop removed,
  * X-Forwarded-* set; `keep` can drop more (by lower-case name).
  */
-export function upstreamHeadersFor (ctx: AppContext, request: FastifyRequest, keep?: (lowerName: string) => boolean): string[] {
+export function upstreamHeadersFor (ctx: AppContext, request: GateRequest, keep?: (lowerName: string) => boolean): string[] {
   const req = request.raw
   const remoteAddress = req.socket.remoteAddress ?? ''
   const headers = upstreamRequestHeaders(req.rawHeaders, req.headers.connection, {
@@ -40,7 +35,7 @@ const NOT_FORWARDED: ForwardOutcome = Object.freeze({ answer: null, failure: nul
  * policed routes' own connections unless `passThrough`. A client that already has
  * server.per_client_concurrency requests in flight over them gets 429 instead.
  */
-export async function forwardAsReceived (ctx: AppContext, request: FastifyRequest, res: ServerResponse, body: Buffer | Readable | null, collectBody?: number, passThrough = false): Promise<ForwardOutcome> {
+export async function forwardAsReceived (ctx: AppContext, request: GateRequest, res: ServerResponse, body: Buffer | Readable | null, collectBody?: number, passThrough = false): Promise<ForwardOutcome> {
   const { settings } = ctx.runtime().config
   const cap = settings.server.per_client_concurrency
   // computed once: a reload changing ipv6_prefix must not leave a count behind under another key
@@ -54,7 +49,7 @@ export async function forwardAsReceived (ctx: AppContext, request: FastifyReques
   try {
     outcome = await forward(passThrough ? ctx.passThroughPool : ctx.pool, res, {
       method: request.raw.method ?? 'GET',
-      path: rawTarget(request),
+      path: request.target,
       headers: upstreamHeadersFor(ctx, request),
       body,
       collectBody
@@ -72,12 +67,12 @@ export async function forwardAsReceived (ctx: AppContext, request: FastifyReques
 }
 
 // the client's request, not the homeserver, is at fault: 400 is answered
-function logRefusal (request: FastifyRequest, reason: string | null): void {
+function logRefusal (request: GateRequest, reason: string | null): void {
   request.log.warn({ reason, method: request.raw.method, client_ip: request.ip }, 'request refused: it cannot be forwarded as received')
 }
 
 /** For a buffered exchange that failed: the error for its kind, and the log line of a refusal. */
-export function answerUpstreamFailure (request: FastifyRequest, res: ServerResponse, failure: ForwardFailure, refusal: string | null = null): void {
+export function answerUpstreamFailure (request: GateRequest, res: ServerResponse, failure: ForwardFailure, refusal: string | null = null): void {
   if (failure === 'refused') logRefusal(request, refusal)
   sendError(res, FAILURE_ERROR[failure])
 }
@@ -85,7 +80,7 @@ export function answerUpstreamFailure (request: FastifyRequest, res: ServerRespo
 /** A short wait: the cap frees as soon as one of the client's own requests ends. */
 const CONCURRENCY_RETRY_MS = 1000
 
-function refuseConcurrency (ctx: AppContext, request: FastifyRequest, res: ServerResponse): void {
+function refuseConcurrency (ctx: AppContext, request: GateRequest, res: ServerResponse): void {
   ctx.metrics.rateLimited.inc({ limit: 'concurrency' })
   request.log.info({ limit: 'concurrency', client_ip: request.ip }, 'rate limited')
   const headers: Record<string, string> = { 'Retry-After': String(CONCURRENCY_RETRY_MS / 1000) }

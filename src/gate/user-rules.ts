@@ -1,5 +1,5 @@
-import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { ServerResponse } from 'node:http'
+import type { GateRequest } from './request.js'
 import type { AppContext } from '../context.js'
 import type { AvailableRoute } from './routes.js'
 import { firstArg, requestArgs } from '../synapse/twisted-args.js'
@@ -9,7 +9,7 @@ import { parseJsonObject } from '../synapse/token-request.js'
 import { decideUsername, hasUsernameRules, registeredLocalpart, type UsernameDecision } from '../policy/username.js'
 import { hasBody } from './body.js'
 import { sendError } from '../reply.js'
-import { forwardAsReceived, rawTarget } from './upstream.js'
+import { forwardAsReceived } from './upstream.js'
 
 // The MAS-style gates (register.policy.requester, register.policy.username) as the routes
 // apply them: each answers the client itself and returns false when it refused, so a refused
@@ -21,7 +21,7 @@ export type GatedEndpoint = 'register' | 'account' | 'available'
  * Requester rules, first thing on every policed endpoint (before rate limits and before the
  * body is read: the client IP and headers are all they need).
  */
-export function requesterAllowed (ctx: AppContext, request: FastifyRequest, res: ServerResponse, endpoint: GatedEndpoint, medium: string): boolean {
+export function requesterAllowed (ctx: AppContext, request: GateRequest, res: ServerResponse, endpoint: GatedEndpoint, medium: string): boolean {
   const rules = ctx.runtime().config.policy.requester
   if (!hasRequesterRules(rules)) return true
   const d = decideRequester(rules, request.ip ?? null, userAgentsOf(request.raw.rawHeaders))
@@ -76,18 +76,18 @@ function continuesSession (auth: unknown): boolean {
 }
 
 /** Username rules at POST /register; false when the request was refused (and answered). */
-export function registerUsernameAllowed (ctx: AppContext, request: FastifyRequest, res: ServerResponse, bytes: Buffer): boolean {
+export function registerUsernameAllowed (ctx: AppContext, request: GateRequest, res: ServerResponse, bytes: Buffer): boolean {
   const { policy } = ctx.runtime().config
   if (!hasUsernameRules(policy.username)) return true
   const parsed = parseJsonObject(bytes)
   if (!parsed.ok) return true // Synapse refuses it too, before any username is read
-  const d = registerUsernameVerdict(policy, parsed.value, { method: request.raw.method ?? 'POST', target: rawTarget(request), rawHeaders: request.raw.rawHeaders, bytes })
+  const d = registerUsernameVerdict(policy, parsed.value, { method: request.raw.method ?? 'POST', target: request.target, rawHeaders: request.raw.rawHeaders, bytes })
   if (d === null || d.allowed) return true
   refuseUsername(ctx, request, res, 'register', d)
   return false
 }
 
-function refuseUsername (ctx: AppContext, request: FastifyRequest, res: ServerResponse, endpoint: GatedEndpoint, d: UsernameDecision): void {
+function refuseUsername (ctx: AppContext, request: GateRequest, res: ServerResponse, endpoint: GatedEndpoint, d: UsernameDecision): void {
   request.log.info({ endpoint, decision: 'deny', rule: d.rule, detail: d.detail, client_ip: request.ip }, 'username refused')
   ctx.metrics.decisions.inc({ endpoint, medium: 'none', result: 'deny', rule: 'username' })
   sendError(res, d.missing === true ? 'USERNAME_REQUIRED' : 'USERNAME_DENIED')
@@ -100,13 +100,11 @@ function refuseUsername (ctx: AppContext, request: FastifyRequest, res: ServerRe
  * lower-case it there; the rules judge the lower-cased name, the one /register would create.
  */
 export function availableHandler () {
-  return async function available (request: FastifyRequest, reply: FastifyReply, _route: AvailableRoute, ctx: AppContext): Promise<void> {
-    reply.hijack()
-    const res = reply.raw
+  return async function available (request: GateRequest, res: ServerResponse, _route: AvailableRoute, ctx: AppContext): Promise<void> {
     if (!requesterAllowed(ctx, request, res, 'available', 'none')) return
     const { policy } = ctx.runtime().config
     if (hasUsernameRules(policy.username)) {
-      const { args } = requestArgs({ method: request.raw.method ?? 'GET', target: rawTarget(request), rawHeaders: request.raw.rawHeaders, body: null })
+      const { args } = requestArgs({ method: request.raw.method ?? 'GET', target: request.target, rawHeaders: request.raw.rawHeaders, body: null })
       const username = firstArg(args, 'username')
       if (username !== undefined) {
         const d = decideUsername(policy.username, registeredLocalpart(username))
