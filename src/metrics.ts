@@ -9,6 +9,11 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
  * lookup instead of prom-client's label hashing and validation (~5 us a denial, bench/RESULTS.md).
  * Label values must come from small fixed sets, as for any Prometheus label.
  */
+function sameLabels<L extends string> (names: readonly L[], a: Record<L, string>, b: Record<L, string>): boolean {
+  for (const name of names) if (a[name] !== b[name]) return false
+  return true
+}
+
 export class TalliedCounter<L extends string> {
   readonly counter: Counter<L>
   private readonly tallies = new Map<string, { labels: Record<L, string>, n: number }>()
@@ -27,13 +32,19 @@ export class TalliedCounter<L extends string> {
     this.names = config.labelNames
   }
 
+  /** The label set last counted and its tally: a flood of one decision skips the key */
+  private last: { labels: Record<L, string>, tally: { n: number } } | null = null
+
   inc (labels: Record<L, string>): void {
+    const last = this.last
+    if (last !== null && sameLabels(this.names, labels, last.labels)) { last.tally.n++; return }
     let key = ''
     // length-prefixed: no two label sets make the same key, whatever the values hold
     for (const name of this.names) { const v = labels[name]; key += `${v.length}:${v}` }
-    const t = this.tallies.get(key)
+    let t = this.tallies.get(key)
     if (t !== undefined) t.n++
-    else this.tallies.set(key, { labels: { ...labels }, n: 1 })
+    else this.tallies.set(key, t = { labels: { ...labels }, n: 1 })
+    this.last = { labels: t.labels, tally: t }
   }
 }
 

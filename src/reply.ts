@@ -20,7 +20,10 @@ export function renderError (name: MatrixErrorName, message?: string | null, ext
 const rendered = new Map<string, { status: number, text: string, length: number }>()
 const RENDERED_MAX = 1024
 
+let lastPlain: { name: MatrixErrorName, message: string | null | undefined, answer: { status: number, text: string, length: number } } | null = null
+
 function plainAnswer (name: MatrixErrorName, message: string | null | undefined): { status: number, text: string, length: number } {
+  if (lastPlain !== null && lastPlain.name === name && lastPlain.message === message) return lastPlain.answer
   const key = `${name}\0${message ?? '\u0001'}`
   let r = rendered.get(key)
   if (r === undefined) {
@@ -29,6 +32,7 @@ function plainAnswer (name: MatrixErrorName, message: string | null | undefined)
     if (rendered.size >= RENDERED_MAX) rendered.clear()
     rendered.set(key, r)
   }
+  lastPlain = { name, message, answer: r }
   return r
 }
 

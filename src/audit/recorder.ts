@@ -36,7 +36,13 @@ export interface RecorderOptions {
   now?: () => number
 }
 
-interface Pending { at: number, input: DecisionInput, full: boolean, count: number, key: string }
+interface Pending { at: number, input: DecisionInput, full: boolean, count: number, key: string, waiting: boolean }
+
+/** Field by field: a repeat of the last decision is told without building its key */
+function sameDecision (a: DecisionInput, b: DecisionInput): boolean {
+  return a.address === b.address && a.client_ip === b.client_ip && a.rule === b.rule && a.detail === b.detail &&
+    a.result === b.result && a.endpoint === b.endpoint && a.medium === b.medium
+}
 
 /** Length-prefixed fields: an address holding any separator cannot pass for another decision */
 function repeatKey (input: DecisionInput, full: boolean): string {
@@ -48,6 +54,8 @@ export class DecisionRecorder {
   private readonly ring: Array<Pending | undefined>
   /** The waiting records by repeatKey: every one of them is in the ring */
   private readonly waiting = new Map<string, Pending>()
+  /** The last record made, while it waits: a flood of one decision repeats it */
+  private last: Pending | null = null
   private head = 0
   private length = 0
   private inFlight: Promise<void> | null = null
@@ -73,11 +81,14 @@ export class DecisionRecorder {
   record (input: DecisionInput): void {
     if (this.closed) return
     const full = this.opts.fullAddresses()
+    const last = this.last
+    if (last !== null && last.waiting && last.full === full && sameDecision(last.input, input)) { last.count++; return }
     const key = repeatKey(input, full)
     const same = this.waiting.get(key)
-    if (same !== undefined) { same.count++; return }
-    const item: Pending = { at: (this.opts.now ?? Date.now)(), input, full, count: 1, key }
+    if (same !== undefined) { same.count++; this.last = same; return }
+    const item: Pending = { at: (this.opts.now ?? Date.now)(), input, full, count: 1, key, waiting: true }
     this.waiting.set(key, item)
+    this.last = item
     if (this.length === this.maxQueued) {
       // full: the oldest waiting record makes room
       const oldest = this.ring[this.head] as Pending
@@ -103,6 +114,7 @@ export class DecisionRecorder {
   }
 
   private forget (p: Pending): void {
+    p.waiting = false
     if (this.waiting.get(p.key) === p) this.waiting.delete(p.key)
   }
 

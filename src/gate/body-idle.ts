@@ -19,6 +19,13 @@ export interface BodyIdleEvents {
  */
 export function watchBodyIdle (req: IncomingMessage, res: ServerResponse, ms: number, events: BodyIdleEvents): void {
   if (ms === 0 || req.complete) return
+  // looked at again once the packet that brought the headers has been parsed: a small body
+  // came with them, and then there is nothing to watch (no timer armed and disarmed)
+  process.nextTick(armBodyIdle, req, res, ms, events)
+}
+
+function armBodyIdle (req: IncomingMessage, res: ServerResponse, ms: number, events: BodyIdleEvents): void {
+  if (req.complete || req.destroyed) return
   const socket = req.socket
   const onTimeout = (): void => {
     req.off('end', onEnd)

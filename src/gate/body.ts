@@ -13,10 +13,25 @@ export function hasBody (req: IncomingMessage): boolean {
   return h['transfer-encoding'] !== undefined || (h['content-length'] !== undefined && h['content-length'] !== '0')
 }
 
+/**
+ * The whole body when all of it has arrived and waits, unread, in the request's buffer (a small
+ * body comes in the headers' packet): taken at once, without listeners. Node still emits 'end'
+ * once the buffer is empty, as after any read to the end.
+ */
+function alreadyArrived (req: IncomingMessage): Buffer | null {
+  if (!req.complete || req.readableFlowing === true || req.destroyed || req.listenerCount('data') > 0) return null
+  const chunks: Buffer[] = []
+  let size = 0
+  for (let chunk = req.read() as Buffer | null; chunk !== null; chunk = req.read() as Buffer | null) { chunks.push(chunk); size += chunk.length }
+  return chunks.length === 1 ? chunks[0] as Buffer : Buffer.concat(chunks, size)
+}
+
 /** Reads a whole request body of at most `limit` bytes; never buffers much more than that. */
 export function readBody (req: IncomingMessage, limit = BODY_LIMIT): Promise<BodyResult> {
   const declared = req.headers['content-length']
   if (declared !== undefined && Number(declared) > limit) return Promise.resolve({ ok: false, reason: 'too-large', prefix: Buffer.alloc(0) })
+  const whole = alreadyArrived(req)
+  if (whole !== null) return Promise.resolve(whole.length > limit ? { ok: false, reason: 'too-large', prefix: whole } : { ok: true, bytes: whole })
   return new Promise((resolve) => {
     const chunks: Buffer[] = []
     let size = 0

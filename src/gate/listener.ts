@@ -50,7 +50,8 @@ export function gateListener (handle: (req: IncomingMessage, res: ServerResponse
     keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS
   }, (req, res) => {
     inFlight++
-    res.once('close', left)
+    // on, not once: the response is dropped after 'close' anyway, and once wraps the listener
+    res.on('close', left)
     if (closing) {
       res.once('finish', () => req.socket.destroy())
       sendError(res, 'SHUTTING_DOWN', null, undefined, { Connection: 'close' })

@@ -3,7 +3,6 @@ import type { GateRequest } from './request.js'
 import type { AppContext } from '../context.js'
 import type { MatrixErrorName } from '../errors.js'
 import { pendingInvite } from '../invites/pending.js'
-import type { Logger } from '../log.js'
 import type { Decision } from '../policy/policy.js'
 import { decideAddress } from '../decide.js'
 import { parseJsonObject, parseTokenRequest } from '../synapse/token-request.js'
@@ -13,7 +12,7 @@ import type { TokenRoute } from './routes.js'
 import { readBody } from './body.js'
 import { sendError, sendTooLarge } from '../reply.js'
 import { clientKey } from '../ratelimit/client-key.js'
-import { checkLimit } from '../ratelimit/limiter.js'
+import { checkLimit, checkLimitNow, type LimitResult } from '../ratelimit/limiter.js'
 import { withDeadline } from '../deadline.js'
 import { forwardAsReceived } from './upstream.js'
 import { StoreUnavailableError } from '../store/guarded.js'
@@ -45,7 +44,10 @@ export function requestTokenHandler () {
     }
     if (!requesterAllowed(ctx, request, res, route.endpoint, route.medium)) return
     // counted before the body is even read: a flood costs the homeserver nothing
-    if (register.rate_limit.enabled && !(await withinLimit(ctx, request, res, 'ip', clientKey(request.ip, register.rate_limit.ipv6_prefix), register.rate_limit.per_ip))) return
+    if (register.rate_limit.enabled) {
+      const within = withinLimit(ctx, request, res, 'ip', clientKey(request.ip, register.rate_limit.ipv6_prefix), register.rate_limit.per_ip)
+      if (within !== true && !(await within)) return
+    }
     const body = await readBody(request.raw)
     if (!body.ok) {
       if (body.reason === 'too-large') sendTooLarge(request.raw, res)
@@ -55,7 +57,10 @@ export function requestTokenHandler () {
     const parsed = parseTokenRequest(route.medium, body.bytes)
     if (!parsed.ok) { sendError(res, parsed.error, parsed.message); return }
 
-    if (register.rate_limit.enabled && !(await withinLimit(ctx, request, res, 'address', `${parsed.medium}:${parsed.address}`, register.rate_limit.per_address))) return
+    if (register.rate_limit.enabled) {
+      const within = withinLimit(ctx, request, res, 'address', `${parsed.medium}:${parsed.address}`, register.rate_limit.per_address)
+      if (within !== true && !(await within)) return
+    }
 
     // an invite can only turn a denial into an allow: the store is asked only then (an
     // address the lists allow anyway is logged with their rule, not the invite's); DNS only
@@ -76,7 +81,7 @@ export function requestTokenHandler () {
       return
     }
     // built only when written: the address hash is a SHA-256 per request
-    if ((request.log as Logger).isLevelEnabled('info')) {
+    if (request.logs('info')) {
       request.log.info({
         endpoint: route.endpoint,
         medium: route.medium,
@@ -101,16 +106,29 @@ export function requestTokenHandler () {
   }
 }
 
-async function withinLimit (ctx: AppContext, request: GateRequest, res: ServerResponse, limit: 'ip' | 'address', key: string, rule: { max: number, window: number }): Promise<boolean> {
-  let result
-  try {
-    const check = checkLimit(ctx.counter, `${limit}:${key}`, { max: rule.max, windowMs: rule.window }, Date.now())
-    result = ctx.counter.settlesInTime === true ? await check : await withDeadline(check, ctx.runtime().config.settings.register.rate_limit.timeout_ms, 'rate-limit counter')
-  } catch (err) {
-    // an unreachable counter must not close registration: the policy still decides
-    request.log.error({ err }, 'rate-limit counter failed; request not limited')
-    return true
-  }
+/** True or false at once when the counter is in this process; else a promise of it. */
+function withinLimit (ctx: AppContext, request: GateRequest, res: ServerResponse, limit: 'ip' | 'address', key: string, rule: { max: number, window: number }): boolean | Promise<boolean> {
+  const now = Date.now()
+  const counted = `${limit}:${key}`
+  const bounds = { max: rule.max, windowMs: rule.window }
+  const result = checkLimitNow(ctx.counter, counted, bounds, now)
+  if (result !== null) return limitAnswered(ctx, request, res, limit, result)
+  return (async () => {
+    let result
+    try {
+      const check = checkLimit(ctx.counter, counted, bounds, now)
+      result = ctx.counter.settlesInTime === true ? await check : await withDeadline(check, ctx.runtime().config.settings.register.rate_limit.timeout_ms, 'rate-limit counter')
+    } catch (err) {
+      // an unreachable counter must not close registration: the policy still decides
+      request.log.error({ err }, 'rate-limit counter failed; request not limited')
+      return true
+    }
+    return limitAnswered(ctx, request, res, limit, result)
+  })()
+}
+
+/** Answers 429 when the limit is reached; true when the request goes on. */
+function limitAnswered (ctx: AppContext, request: GateRequest, res: ServerResponse, limit: 'ip' | 'address', result: LimitResult): boolean {
   if (result.ok) return true
   ctx.metrics.rateLimited.inc({ limit })
   request.log.info({ limit, client_ip: request.ip, retry_after_ms: result.retryAfterMs }, 'rate limited')

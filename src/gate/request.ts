@@ -42,6 +42,11 @@ export class GateRequest {
     return this.#ip
   }
 
+  /** Would a line at `level` be written? Asked of the base logger: no child is made for it */
+  logs (level: string): boolean {
+    return this.#logger.isLevelEnabled(level)
+  }
+
   get log (): Logger {
     this.#log ??= this.#logger.child({ reqId: `req-${this.#id.toString(36)}` })
     return this.#log

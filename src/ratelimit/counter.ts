@@ -10,6 +10,8 @@ export interface HitCounter {
    * a timer of its own): the caller then adds no deadline, which would be a second timer a hit
    */
   readonly settlesInTime?: boolean
+  /** The same count, returned at once (a counter in this process): no promise, no await */
+  hitNow?: (key: string, windowMs: number, now: number) => number
 }
 
 export function windowStart (now: number, windowMs: number): number {
@@ -22,6 +24,10 @@ export class MemoryCounter implements HitCounter {
   private lastSweep = 0
 
   async hit (key: string, windowMs: number, now: number): Promise<number> {
+    return this.hitNow(key, windowMs, now)
+  }
+
+  hitNow (key: string, windowMs: number, now: number): number {
     const start = windowStart(now, windowMs)
     // forget finished windows now and then, so a flood of distinct keys cannot grow memory forever
     if (now - this.lastSweep > windowMs) {
