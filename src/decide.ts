@@ -25,6 +25,17 @@ export interface Decided {
   mx?: MxFacts
 }
 
+/**
+ * The same decision when it needs no I/O: the lists decide, and either allow or no invite can
+ * change their denial (`inviteRule` false: none is pending, the index says). Null: ask
+ * decideAddress.
+ */
+export function decideAtOnce (policy: Policy, medium: Medium, address: string, inviteRule: boolean): Decided | null {
+  const first = evaluate(policy, medium, address, null, undefined)
+  if (!('decision' in first)) return null
+  return first.decision.allowed || !(policy.invite && inviteRule) ? { decision: first.decision } : null
+}
+
 export async function decideAddress (policy: Policy, medium: Medium, address: string, deps: DecideDeps): Promise<Decided> {
   if (deps.inviteFirst === true && policy.invite && deps.findInvite !== null) {
     const invite = await deps.findInvite()

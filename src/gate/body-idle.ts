@@ -19,9 +19,10 @@ export interface BodyIdleEvents {
  */
 export function watchBodyIdle (req: IncomingMessage, res: ServerResponse, ms: number, events: BodyIdleEvents): void {
   if (ms === 0 || req.complete) return
-  // looked at again once the packet that brought the headers has been parsed: a small body
-  // came with them, and then there is nothing to watch (no timer armed and disarmed)
-  process.nextTick(armBodyIdle, req, res, ms, events)
+  // looked at again once the packet that brought the headers has been parsed (Node runs ticks
+  // and promise callbacks before it parses the rest of the packet, immediates after): a small
+  // body came with the headers, and then there is nothing to watch, no timer armed and disarmed
+  setImmediate(armBodyIdle, req, res, ms, events)
 }
 
 function armBodyIdle (req: IncomingMessage, res: ServerResponse, ms: number, events: BodyIdleEvents): void {

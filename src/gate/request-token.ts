@@ -4,7 +4,7 @@ import type { AppContext } from '../context.js'
 import type { MatrixErrorName } from '../errors.js'
 import { pendingInvite } from '../invites/pending.js'
 import type { Decision } from '../policy/policy.js'
-import { decideAddress } from '../decide.js'
+import { decideAddress, decideAtOnce } from '../decide.js'
 import { parseJsonObject, parseTokenRequest } from '../synapse/token-request.js'
 import type { UpstreamAnswer } from '../homeserver/forward.js'
 import type { Medium } from '../synapse/canonical.js'
@@ -69,7 +69,7 @@ export function requestTokenHandler () {
     try {
       // the index answers "certainly none" synchronously: then the invite rule has nothing to ask
       const maybeInvited = config.policy.invite && ctx.inviteIndex.mayHave(parsed.medium, parsed.address)
-      ;({ decision } = await decideAddress(config.policy, parsed.medium, parsed.address, {
+      ;({ decision } = decideAtOnce(config.policy, parsed.medium, parsed.address, maybeInvited) ?? await decideAddress(config.policy, parsed.medium, parsed.address, {
         findInvite: maybeInvited ? () => pendingInvite(ctx.store, config.policy, parsed.medium, parsed.address, ctx.inviteIndex) : null,
         lookupMx: ctx.mx.lookup
       }))

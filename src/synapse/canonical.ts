@@ -40,12 +40,13 @@ export function canonicalEmail (raw: unknown): Canonical {
   const stripped = pyStrip(raw)
   const parts = stripped.split('@')
   if (parts.length !== 2) return { ok: false, reason: 'not exactly one @' }
-  const synapseForm = casefold(parts[0] as string) + '@' + (parts[1] as string).toLowerCase()
+  const local = casefold(parts[0] as string)
+  const synapseForm = local + '@' + (parts[1] as string).toLowerCase()
   const len = pyLen(synapseForm)
   if (len < 3 || len > MAX_EMAIL_LENGTH) return { ok: false, reason: 'length out of range' }
   const domain = canonicalDomain(parts[1] as string)
   if (domain === null) return { ok: false, reason: 'domain is not a valid host name' }
-  return { ok: true, address: casefold(parts[0] as string) + '@' + domain }
+  return { ok: true, address: local + '@' + domain }
 }
 
 /** The domain part of a canonical email address. */
