@@ -151,3 +151,26 @@ t.test('decisions differing in any field are never folded together, whatever the
   t.equal(rows.length, variants.length)
   t.ok(rows.every((r) => r.count === 1))
 })
+
+t.test('alternating decisions, and one that differs only in log.full_addresses, fold only into their own rows', async (t) => {
+  const rows: NewDecision[] = []
+  let full = false
+  const rec = new DecisionRecorder({ write: async (b) => { rows.push(...b) }, fullAddresses: () => full, redact, batchSize: 1000, intervalMs: 60_000 })
+  // A B A B ... (the last-decision shortcut never hits), then runs of A (it does)
+  for (let i = 0; i < 6; i++) rec.record(input(i % 2 === 0 ? 1 : 2))
+  for (let i = 0; i < 4; i++) rec.record(input(1))
+  full = true
+  for (let i = 0; i < 3; i++) rec.record(input(1))
+  // each field on its own makes another decision
+  for (const over of [{ endpoint: 'account/requestToken' }, { detail: 'other' }, { rule: 'other' }, { medium: 'msisdn' as const, address: '441234' }]) rec.record(input(1, over))
+  await rec.close()
+  t.same(rows.map((r) => [r.endpoint, r.detail, r.rule, r.address?.includes('@') === true ? r.address.endsWith('example.org') : r.address, r.count]).slice(0, 3), [
+    ['register/requestToken', 'n=1', 'default', true, 7],
+    ['register/requestToken', 'n=2', 'default', true, 3],
+    ['register/requestToken', 'n=1', 'default', true, 3]
+  ])
+  t.equal(rows[2]?.address, 'user1@example.org', 'the full_addresses run is its own row, written in full')
+  t.not(rows[0]?.address, 'user1@example.org', 'the others hashed')
+  t.equal(rows.length, 7, 'every differing field made a row of its own')
+  t.same(rows.slice(3).map((r) => r.count), [1, 1, 1, 1])
+})
