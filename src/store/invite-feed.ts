@@ -24,12 +24,11 @@ export async function pendingKeys (db: Kysely<Database>, now: number): Promise<s
 
 /**
  * How old a reading of `PRAGMA data_version` may be: a reading is a read transaction on the WAL
- * (locks on the shared-memory index, two fcntl calls), 10-50 us in the server, a sixth of a
- * whole denial when done for each one (bench/RESULTS.md), still ~1 us a denial under load when
- * done every 5 ms; every 25 ms it is lost in the noise, and an invite written by another
- * process allows 25 ms after its commit at the latest.
+ * (locks on the shared-memory index), ~10 us in the server, a sixth of a whole denial when done
+ * for each one (bench/RESULTS.md); once per 5 ms it costs nothing, and an invite written by
+ * another process allows 5 ms after its commit at the latest.
  */
-export const DATA_VERSION_MAX_AGE_MS = 25
+export const DATA_VERSION_MAX_AGE_MS = 5
 
 /**
  * SQLite: the CLI writes the file from another process. `PRAGMA data_version` changes when
