@@ -1,8 +1,8 @@
 import { setFlagsFromString } from 'node:v8'
 
 // Start-up allocates tens of MB that survive (module code, the config, the app), and V8 answers
-// survivors by doubling its young generation each scavenge, up to 16 MB of semi-spaces whose
-// pages then stay resident while the server idles: about 6 MB of idle RSS (bench/RESULTS.md).
+// survivors by doubling its young generation (here to 16 MB of semi-spaces), and those
+// pages stay resident while the server idles: 4-6 MB of idle RSS (footprint bench).
 // So the young generation is kept at its initial size until the command has started (for
 // `serve`: listening), and then allowed to grow again, by 4 instead of V8's default 2: under load
 // it is back at the size V8 would have given it within seconds (2 MB to 32 MB in two steps, ~6 s
