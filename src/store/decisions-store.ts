@@ -1,5 +1,6 @@
 import { sql, type Kysely, type Selectable } from 'kysely'
 import { InvalidPageToken, pageTokens } from './page-token.js'
+import { num } from './rows.js'
 import type { Database, DecisionsTable } from './schema.js'
 import type { Decision, DecisionStore } from './store.js'
 
@@ -8,8 +9,6 @@ import type { Decision, DecisionStore } from './store.js'
 const HOUR_MS = 3_600_000
 // 10 columns a row: 500 rows stay far below SQLite's and PostgreSQL's bound-parameter limits
 const ROWS_PER_INSERT = 500
-
-function num (v: number | string): number { return typeof v === 'number' ? v : Number(v) }
 
 function toDecision (r: Selectable<DecisionsTable>): Decision {
   return {

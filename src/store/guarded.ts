@@ -1,5 +1,5 @@
 import { withDeadline } from '../deadline.js'
-import { InvalidPageToken } from './kysely-store.js'
+import { InvalidPageToken } from './page-token.js'
 import type { Store } from './store.js'
 
 // Every call regguard makes to its store goes through here, so an outage (PostgreSQL restarted,

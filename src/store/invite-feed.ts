@@ -1,4 +1,3 @@
-import type BetterSqlite3 from 'better-sqlite3'
 import { sql, type Kysely } from 'kysely'
 import { createRequire } from 'node:module'
 import type pg from 'pg'
@@ -6,8 +5,9 @@ import type { Medium } from '../synapse/canonical.js'
 import type { Database } from './schema.js'
 import { inviteKey, type Invite, type InviteFeed, type InviteFeedEvents, type InviteWatch } from './store.js'
 
-// What the in-memory invite index (src/invites/index.ts) reads from each kind of store: every
-// pending (medium, address) pair at once, and word of invites written by other connections.
+// What the in-memory invite index (src/invites/index.ts) reads from PostgreSQL: every pending
+// (medium, address) pair at once, and word of invites written by other connections. SQLite's
+// feed is in src/store/sqlite-statements.ts: an idle SQLite server never loads kysely.
 
 /** Channel of the invite notifications; the payload names the schema, as channels span the database */
 export const INVITE_CHANNEL = 'regguard_invites'
@@ -20,41 +20,6 @@ export async function pendingKeys (db: Kysely<Database>, now: number): Promise<s
   const rows = await db.selectFrom('regguard_invites').select(['medium', 'address']).distinct()
     .where('revoked_at', 'is', null).where('expires_at', '>', now).execute()
   return rows.map((r) => inviteKey(r.medium as Medium, r.address))
-}
-
-/**
- * How old a reading of `PRAGMA data_version` may be: a reading is a read transaction on the WAL
- * (locks on the shared-memory index), ~10 us in the server, a sixth of a whole denial when done
- * for each one (bench/RESULTS.md); once per 5 ms it costs nothing, and an invite written by
- * another process allows 5 ms after its commit at the latest.
- */
-export const DATA_VERSION_MAX_AGE_MS = 5
-
-/**
- * SQLite: the CLI writes the file from another process. `PRAGMA data_version` changes when
- * another connection commits (not for this connection's own writes, which the index notes
- * itself), so a lookup compares it and never trusts an index older than the file was
- * DATA_VERSION_MAX_AGE_MS ago.
- */
-export function sqliteFeed (sqlite: BetterSqlite3.Database, db: Kysely<Database>): InviteFeed {
-  const dataVersion = sqlite.prepare('PRAGMA data_version').pluck()
-  let version = 0
-  let readAt = -Infinity
-  return {
-    pendingKeys: async (now) => await pendingKeys(db, now),
-    watch: (): InviteWatch => ({
-      version: () => {
-        const now = performance.now()
-        if (now - readAt >= DATA_VERSION_MAX_AGE_MS) {
-          version = dataVersion.get() as number
-          readAt = now
-        }
-        return version
-      },
-      check: async () => true,
-      close: async () => {}
-    })
-  }
 }
 
 /** Runs in each invite insert's transaction: delivered to every listener at commit, never before */

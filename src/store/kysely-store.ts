@@ -1,35 +1,15 @@
-import { Migrator, sql, type Kysely, type Selectable } from 'kysely'
-import type { Medium } from '../synapse/canonical.js'
+import { Migrator, sql, type Kysely } from 'kysely'
 import { kyselyDecisions } from './decisions-store.js'
 import { migrations, type Dialect } from './migrations.js'
-import { MIGRATION_LOCK_TABLE, MIGRATION_TABLE, type Database, type InvitesTable, type SessionsTable } from './schema.js'
+import { MIGRATION_LOCK_TABLE, MIGRATION_TABLE, type Database } from './schema.js'
 import { InvalidPageToken, pageTokens } from './page-token.js'
-import type { Invite, InviteSource, NewInvite, Store, TokenSession } from './store.js'
+import { toInvite, toSession } from './rows.js'
+import type { Invite, NewInvite, Store } from './store.js'
 
 // The Store over kysely, the same SQL for SQLite and PostgreSQL. Only the connection set-up
 // (sqlite.ts, postgres.ts) differs.
 
 const ID = /^[1-9][0-9]{0,14}$/
-
-function num (v: number | string): number { return typeof v === 'number' ? v : Number(v) }
-
-export function toInvite (r: Selectable<InvitesTable>): Invite {
-  return {
-    id: String(r.id),
-    medium: r.medium as Medium,
-    address: r.address,
-    room_id: r.room_id,
-    source: r.source as InviteSource,
-    created_at: num(r.created_at),
-    expires_at: num(r.expires_at),
-    revoked_at: r.revoked_at === null ? null : num(r.revoked_at),
-    inviter: r.inviter ?? null
-  }
-}
-
-export function toSession (r: Selectable<SessionsTable>): TokenSession {
-  return { client_secret: r.client_secret, sid: r.sid, medium: r.medium as Medium, address: r.address, endpoint: r.endpoint, expires_at: num(r.expires_at) }
-}
 
 const invitePages = pageTokens('i')
 

@@ -1,8 +1,9 @@
 import type BetterSqlite3 from 'better-sqlite3'
 import type { Selectable } from 'kysely'
-import { toInvite, toSession } from './kysely-store.js'
+import type { Medium } from '../synapse/canonical.js'
+import { toInvite, toSession } from './rows.js'
 import type { InvitesTable, SessionsTable } from './schema.js'
-import type { NewDecision, Store, TokenSession } from './store.js'
+import { inviteKey, type InviteFeed, type InviteWatch, type NewDecision, type Store, type TokenSession } from './store.js'
 
 // The store calls on request paths, on SQLite, as better-sqlite3 statements prepared once at
 // open: kysely builds, compiles and prepares each query again on every call, which cost ~60-70
@@ -11,14 +12,22 @@ import type { NewDecision, Store, TokenSession } from './store.js'
 // transaction (invites.addMany holds one across awaits): a statement run meanwhile would be inside
 // it, reading rows that may yet be rolled back or writing rows that would be rolled back with it;
 // such a call waits its turn in kysely instead.
+// The calls a server makes with no request at all (start-up, timers, health checks) are
+// statements too, so that kysely (~400 ES modules) is loaded only by the first call that needs
+// it (src/store/sqlite.ts).
 
 /** How long sessions wait to be committed together */
 export const SESSION_BATCH_MS = 2
 
+type OutsideTransactions = <A extends unknown[], R>(prepared: (...a: A) => R, kysely: (...a: A) => Promise<R>) => (...a: A) => Promise<R>
+
+function outsideTransactionsOf (sqlite: BetterSqlite3.Database): OutsideTransactions {
+  return (prepared, kysely) => async (...a) => sqlite.inTransaction ? await kysely(...a) : prepared(...a)
+}
+
 /** Replaces the hot calls of `store` (built by kyselyStore on `sqlite`) with prepared statements. */
 export function prepareHotPaths (sqlite: BetterSqlite3.Database, store: Store): void {
-  const outsideTransactions = <A extends unknown[], R>(prepared: (...a: A) => R, kysely: (...a: A) => Promise<R>) =>
-    async (...a: A): Promise<R> => sqlite.inTransaction ? await kysely(...a) : prepared(...a)
+  const outsideTransactions = outsideTransactionsOf(sqlite)
 
   // Sessions and the decision history are committed with synchronous = NORMAL: in WAL mode that
   // survives a crash of regguard (kill -9), not a power cut, and costs no fsync (~20 us a commit
@@ -102,4 +111,75 @@ export function prepareHotPaths (sqlite: BetterSqlite3.Database, store: Store): 
     for (const d of rows) insertDecision.run(d.at, d.endpoint, d.medium, d.result, d.rule, d.detail, d.client_ip, d.address, d.domain, d.count ?? 1)
   })
   store.decisions.addMany = outsideTransactions((rows: NewDecision[]) => { lightly(() => insertDecisions(rows)) }, store.decisions.addMany)
+}
+
+/** Replaces the calls of `store` that an idle server makes (start-up, timers, health checks). */
+export function prepareIdleCalls (sqlite: BetterSqlite3.Database, store: Store): void {
+  const outsideTransactions = outsideTransactionsOf(sqlite)
+
+  const getSecret = sqlite.prepare<[string], string>('SELECT value FROM regguard_secrets WHERE name = ?').pluck()
+  const putSecret = sqlite.prepare<[string, string, number]>('INSERT INTO regguard_secrets (name, value, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING')
+  store.secret = outsideTransactions((name: string, make: () => string) => {
+    const found = getSecret.get(name)
+    if (found !== undefined) return found
+    // another process's first insert may win; everyone then reads the winner's value
+    putSecret.run(name, make(), Date.now())
+    const value = getSecret.get(name)
+    if (value === undefined) throw new Error(`secret ${name} could not be stored`)
+    return value
+  }, store.secret)
+
+  const one = sqlite.prepare('SELECT 1')
+  store.ping = outsideTransactions(() => { one.get() }, store.ping)
+
+  const sweepSessions = sqlite.prepare<[number]>('DELETE FROM regguard_sessions WHERE expires_at <= ?')
+  const sweepRateLimits = sqlite.prepare<[number]>('DELETE FROM regguard_rate_limits WHERE window_start < ?')
+  const sweepTxns = sqlite.prepare<[number]>('DELETE FROM regguard_txns WHERE expires_at <= ?')
+  store.sweep = outsideTransactions((now: number, rateLimitHorizonMs: number) => ({
+    sessions: sweepSessions.run(now).changes,
+    rateLimits: sweepRateLimits.run(now - rateLimitHorizonMs).changes,
+    txns: sweepTxns.run(now).changes
+  }), store.sweep)
+
+  const sweepDecisions = sqlite.prepare<[number]>('DELETE FROM regguard_decisions WHERE at < ?')
+  store.decisions.sweep = outsideTransactions((before: number) => sweepDecisions.run(before).changes, store.decisions.sweep)
+}
+
+/**
+ * How old a reading of `PRAGMA data_version` may be: a reading is a read transaction on the WAL
+ * (locks on the shared-memory index), ~10 us in the server, a sixth of a whole denial when done
+ * for each one (bench/RESULTS.md); once per 5 ms it costs nothing, and an invite written by
+ * another process allows 5 ms after its commit at the latest.
+ */
+export const DATA_VERSION_MAX_AGE_MS = 5
+
+/**
+ * The invite index's feed on SQLite. The CLI writes the file from another process. `PRAGMA
+ * data_version` changes when another connection commits (not for this connection's own writes,
+ * which the index notes itself), so a lookup compares it and never trusts an index older than
+ * the file was DATA_VERSION_MAX_AGE_MS ago. `kyselyPendingKeys` reads inside kysely's
+ * transactions (see above).
+ */
+export function sqliteFeed (sqlite: BetterSqlite3.Database, kyselyPendingKeys: (now: number) => Promise<string[]>): InviteFeed {
+  const pending = sqlite.prepare<[number], { medium: string, address: string }>(
+    'SELECT DISTINCT medium, address FROM regguard_invites WHERE revoked_at IS NULL AND expires_at > ?'
+  )
+  const dataVersion = sqlite.prepare('PRAGMA data_version').pluck()
+  let version = 0
+  let readAt = -Infinity
+  return {
+    pendingKeys: outsideTransactionsOf(sqlite)((now: number) => pending.all(now).map((r) => inviteKey(r.medium as Medium, r.address)), kyselyPendingKeys),
+    watch: (): InviteWatch => ({
+      version: () => {
+        const now = performance.now()
+        if (now - readAt >= DATA_VERSION_MAX_AGE_MS) {
+          version = dataVersion.get() as number
+          readAt = now
+        }
+        return version
+      },
+      check: async () => true,
+      close: async () => {}
+    })
+  }
 }
