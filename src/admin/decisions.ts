@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { AppContext } from '../context.js'
 import { canonicalDomain } from '../synapse/canonical.js'
-import { InvalidPageToken } from '../store/kysely-store.js'
+import { InvalidPageToken } from '../store/page-token.js'
 import type { DecisionQuery } from '../store/store.js'
 import { ADMIN_PREFIX } from './invites.js'
 import { boundedInt, fail, single, withAdminToken } from './scope.js'

@@ -6,7 +6,7 @@ import { checkAdminToken } from './token.js'
 import { isUserId } from '../invites/inviters.js'
 import { canonicalInviteAddress } from '../invites/learn.js'
 import { parseJsonObject } from '../synapse/token-request.js'
-import { InvalidPageToken } from '../store/kysely-store.js'
+import { InvalidPageToken } from '../store/page-token.js'
 
 // The operators' invite API on the admin listener, behind admin.token:
 //   POST   /_regguard/admin/v1/invites        {"medium","address","expires_in_ms"?,"inviter"?} -> 201 invite

@@ -41,3 +41,22 @@ t.test('no value import of a lazily loaded module outside the file that loads it
     }
   }
 })
+
+// the store files that import kysely: a value import of one from outside src/store/ would load
+// kysely at start-up again (an error class lives in store/page-token.ts for that reason)
+const KYSELY_FILES = ['kysely-store.js', 'decisions-store.js', 'invite-feed.js', 'sqlite-kysely.js']
+
+t.test('nothing outside src/store/ loads a kysely store file with a value import', async (t) => {
+  let checked = 0
+  for (const file of files(SRC)) {
+    const rel = relative(SRC, file)
+    if (rel.startsWith('store/')) continue
+    const text = readFileSync(file, 'utf8')
+    for (const m of text.matchAll(/^import\s+(?!type\s)[^'"]*?from\s+'([^']+)'/gm)) {
+      const spec = m[1] as string
+      checked++
+      t.notOk(KYSELY_FILES.some((f) => spec.endsWith(`/store/${f}`)), `${rel} imports ${spec}`)
+    }
+  }
+  t.ok(checked > 100, `value imports checked (${checked})`)
+})
