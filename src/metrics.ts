@@ -3,17 +3,17 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 // Prometheus metrics, one registry per app (so two apps in one process, as in tests, never
 // share counters). Served on the admin listener at GET /metrics.
 
+function sameLabels<L extends string> (names: readonly L[], a: Record<L, string>, b: Record<L, string>): boolean {
+  for (const name of names) if (a[name] !== b[name]) return false
+  return true
+}
+
 /**
  * A labelled counter counted on every request: inc() only adds to a tally kept by its label
  * values, handed to prom-client when the counter is read (a scrape), so a request costs one Map
  * lookup instead of prom-client's label hashing and validation (~5 us a denial, bench/RESULTS.md).
  * Label values must come from small fixed sets, as for any Prometheus label.
  */
-function sameLabels<L extends string> (names: readonly L[], a: Record<L, string>, b: Record<L, string>): boolean {
-  for (const name of names) if (a[name] !== b[name]) return false
-  return true
-}
-
 export class TalliedCounter<L extends string> {
   readonly counter: Counter<L>
   private readonly tallies = new Map<string, { labels: Record<L, string>, n: number }>()

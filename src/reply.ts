@@ -61,11 +61,16 @@ export function socketError (socket: Duplex, name: MatrixErrorName): void {
   socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`)
 }
 
+/** Answers with Connection: close and closes the connection once the answer is written. */
+export function sendErrorAndClose (req: IncomingMessage, res: ServerResponse, name: MatrixErrorName): void {
+  res.once('finish', () => req.socket.destroy())
+  sendError(res, name, null, undefined, { Connection: 'close' })
+}
+
 /**
  * Answers 413 and closes the connection: the rest of the body was never read, so the
  * connection cannot carry another request.
  */
 export function sendTooLarge (req: IncomingMessage, res: ServerResponse): void {
-  res.on('finish', () => req.socket.destroy())
-  sendError(res, 'TOO_LARGE', null, undefined, { Connection: 'close' })
+  sendErrorAndClose(req, res, 'TOO_LARGE')
 }

@@ -1,7 +1,7 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { createServer } from '../node-http.js'
-import { sendError } from '../reply.js'
+import { sendErrorAndClose } from '../reply.js'
 
 // The gate's listener: a plain node:http server. Every request is the gate's (src/gate/gate.ts
 // classifies the raw target itself and each handler answers on the raw response), so a web
@@ -33,7 +33,7 @@ export interface ListenerOptions {
 const KEEP_ALIVE_TIMEOUT_MS = 72_000
 
 /** Node checks header deadlines on an interval: often enough that the timeout means what it says. */
-export function checkingInterval (headersTimeoutMs: number): number {
+function checkingInterval (headersTimeoutMs: number): number {
   return headersTimeoutMs === 0 ? 1000 : Math.min(1000, Math.max(100, Math.floor(headersTimeoutMs / 4)))
 }
 
@@ -53,8 +53,7 @@ export function gateListener (handle: (req: IncomingMessage, res: ServerResponse
     // on, not once: the response is dropped after 'close' anyway, and once wraps the listener
     res.on('close', left)
     if (closing) {
-      res.once('finish', () => req.socket.destroy())
-      sendError(res, 'SHUTTING_DOWN', null, undefined, { Connection: 'close' })
+      sendErrorAndClose(req, res, 'SHUTTING_DOWN')
       return
     }
     handle(req, res)
