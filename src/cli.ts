@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { holdOptimizingCompilers } from './cli/optimizer-hold.js'
 import { holdYoungGeneration } from './cli/young-generation.js'
 import { enableOwnCompileCache } from './compile-cache.js'
 
@@ -6,8 +7,11 @@ import { enableOwnCompileCache } from './compile-cache.js'
 // The compile cache must be enabled before the modules it covers are loaded, so
 // src/cli/main.js is imported dynamically.
 enableOwnCompileCache()
-// before the modules are loaded: their survivors would grow it
-const started = holdYoungGeneration()
+// before the modules are loaded: their survivors would grow the young generation, and their
+// one-off start-up code would be optimized for nothing (both cost idle RSS)
+const releaseYoung = holdYoungGeneration()
+const releaseCompilers = holdOptimizingCompilers()
+const started = (): void => { releaseYoung(); releaseCompilers() }
 const { run } = await import('./cli/main.js')
 
 run(process.argv.slice(2), {
