@@ -1,17 +1,38 @@
 #!/usr/bin/env node
-import { holdOptimizingCompilers } from './cli/optimizer-hold.js'
-import { holdYoungGeneration } from './cli/young-generation.js'
-import { enableOwnCompileCache } from './compile-cache.js'
+import { setFlagsFromString } from 'node:v8'
 
 // The regguard command: the commands are in src/cli/ (tests run them in-process through run()).
-// The compile cache must be enabled before the modules it covers are loaded, so
-// src/cli/main.js is imported dynamically.
-enableOwnCompileCache()
-// before the modules are loaded: their survivors would grow the young generation, and their
-// one-off start-up code would be optimized for nothing (both cost idle RSS)
+//
+// Start-up runs most of its code once (the module loader, the YAML and config parsers, fastify's
+// route building), yet V8 finds enough of it hot to hand ~90 functions to Maglev and TurboFan.
+// That optimized code is never used again, but compiling it pages in the compilers' own machine
+// code and leaves their zone memory with malloc: ~11 MB of idle RSS (footprint bench). So both
+// optimizing tiers are off until the command has started (for `serve`: listening) and on from
+// then, where the request paths are optimized under load as before. V8 reads these flags at
+// every tiering decision, so setting them at run time takes effect (test/cli/entry.test.ts).
+// This is the first statement, before any file is resolved: the resolver's path functions are
+// the first thing V8 optimizes, one import is enough, and one Maglev compile pages in ~1.5 MB.
+// An operator's own compiler flags are left alone, and so are architectures without Maglev.
+const COMPILER_FLAG = /maglev|turbofan|jitless|--(no-)?opt\b|max[-_]opt/
+let compilersHeld = (process.arch === 'x64' || process.arch === 'arm64') &&
+  ![process.env.NODE_OPTIONS ?? '', ...process.execArgv].some((a) => COMPILER_FLAG.test(a))
+if (compilersHeld) setFlagsFromString('--no-maglev --no-turbofan')
+
+// The young generation is held and the deferred requires installed before the modules are
+// loaded, so the rest is imported dynamically. No compile cache: with the compilers held it
+// saved ~25 ms of start-up and kept ~2.4 MB of cached code in memory (bench/RESULTS.md).
+const { holdYoungGeneration } = await import('./cli/young-generation.js')
+const { deferUnusedRequires } = await import('./deferred-requires.js')
 const releaseYoung = holdYoungGeneration()
-const releaseCompilers = holdOptimizingCompilers()
-const started = (): void => { releaseYoung(); releaseCompilers() }
+const stopDeferring = deferUnusedRequires()
+const started = (): void => {
+  releaseYoung()
+  stopDeferring()
+  if (compilersHeld) {
+    compilersHeld = false
+    setFlagsFromString('--maglev --turbofan')
+  }
+}
 const { run } = await import('./cli/main.js')
 
 run(process.argv.slice(2), {

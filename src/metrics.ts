@@ -1,4 +1,4 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from './prom-client.js'
 
 // Prometheus metrics, one registry per app (so two apps in one process, as in tests, never
 // share counters). Served on the admin listener at GET /metrics.

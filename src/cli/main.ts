@@ -35,7 +35,7 @@ export interface CliIo {
   out: (text: string) => void
   err: (text: string) => void
   env: Record<string, string | undefined>
-  /** Called once the command has started (serve: listening): src/cli/young-generation.ts */
+  /** Called once the command has started (serve: listening): start-up's holds end (src/cli.ts) */
   started?: () => void
 }
 

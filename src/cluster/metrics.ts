@@ -1,5 +1,5 @@
 import type { Serializable } from 'node:child_process'
-import { AggregatorRegistry, Counter, Gauge, Registry } from 'prom-client'
+import { AggregatorRegistry, Counter, Gauge, Registry } from '../prom-client.js'
 import type { Metrics } from '../metrics.js'
 
 // /metrics with workers: whichever worker the scrape reaches asks the primary, which collects

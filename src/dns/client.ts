@@ -17,9 +17,6 @@ export type QueryResult =
   | { ok: true, rcode: 'NOERROR' | 'NXDOMAIN', records: DnsRecord[], ttl: number | null }
   | { ok: false, why: string }
 
-/** Answers without a usable TTL (a negative answer without SOA) are kept no longer than this. */
-export const NEGATIVE_TTL_DEFAULT = 60
-
 type Decoded = packet.DecodedPacket & { rcode?: string }
 
 const sameName = (a: string, b: string): boolean => a.replace(/\.$/, '').toLowerCase() === b.replace(/\.$/, '').toLowerCase()

@@ -2,7 +2,7 @@ import { getServers } from 'node:dns'
 import { canonicalDomain } from '../synapse/canonical.js'
 import type { MxFacts } from '../policy/mx-rules.js'
 import type { Settings } from '../config/settings.js'
-import { NEGATIVE_TTL_DEFAULT, query, type QueryResult } from './client.js'
+import type { QueryResult, QueryType } from './client.js'
 import { parseServer, type DnsServer } from './servers.js'
 
 // Where a domain's mail goes, as the mail-server rules need it, with answers kept for their TTL.
@@ -11,6 +11,17 @@ import { parseServer, type DnsServer } from './servers.js'
 export const MAX_CACHE_SECONDS = 3600
 /** Past this many domains the cache starts again (a scan of random domains cannot grow it). */
 const MAX_CACHE_ENTRIES = 10_000
+/** Answers without a usable TTL (a negative answer without SOA) are kept no longer than this. */
+const NEGATIVE_TTL_DEFAULT = 60
+
+// The DNS client (dns-packet, node:dgram) is loaded by the first lookup: with no mail-server
+// rule configured (the default) there is none, and it is about 0.5 MB of idle RSS.
+let client: Promise<typeof import('./client.js')> | undefined
+async function query (servers: DnsServer[], name: string, type: QueryType, deadline: number): Promise<QueryResult> {
+  // a failed load (a broken installation) is tried again by the next lookup
+  client ??= import('./client.js').catch((err: unknown) => { client = undefined; throw err })
+  return await (await client).query(servers, name, type, deadline)
+}
 
 export type MxLookup = (domain: string) => Promise<MxFacts>
 

@@ -19,9 +19,20 @@ export interface CliProcess {
   exited: Promise<number | null>
 }
 
-export function runCli (t: { teardown: (fn: () => unknown) => void }, args: string[]): CliProcess {
+/**
+ * `nodeArgs`: node's own flags, before the script (as `node FLAGS dist/src/cli.js ARGS`);
+ * `bare`: without NODE_OPTIONS, as operators run it. The test runner wraps child_process to add
+ * its own --import to every child's NODE_OPTIONS (process tracking), which runs code before
+ * regguard's first line; `env -u` drops it after the wrapper has added it.
+ */
+export function bareNode (nodeArgs: string[]): [string, string[]] {
+  return ['env', ['-u', 'NODE_OPTIONS', process.execPath, ...nodeArgs]]
+}
+
+export function runCli (t: { teardown: (fn: () => unknown) => void }, args: string[], opts: { nodeArgs?: string[], bare?: boolean } = {}): CliProcess {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build`)
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const [command, pre] = opts.bare === true ? bareNode(opts.nodeArgs ?? []) : [process.execPath, opts.nodeArgs ?? []]
+  const child = spawn(command, [...pre, CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
   const logs: Array<Record<string, unknown>> = []
   const waiters: Array<() => void> = []
   let partial = ''
