@@ -222,7 +222,7 @@ export function footprintTable (fp: Footprint): string {
   return table(
     ['process', 'to port ms', 'to log line ms', 'CPU ms', 'idle RSS MB', 'anon MB', 'file MB', 'RSS after requests MB', '1st msisdn ms', '2nd msisdn ms'],
     [row('bare node:http', fp.reference), row('regguard, example config', fp.regguard), row('regguard, first start (empty data dir)', [fp.first])]
-  ) + `\n(median of ${fp.runs} restarts each, interleaved; the first start is one run (its compile cache may be warm from earlier runs). RSS settled: 2 s after listening, then until 2 s of samples lie within 0.25 MB.\n` +
+  ) + `\n(median of ${fp.runs} restarts each, interleaved; the first start is one run, on an empty data directory. RSS settled: 2 s after listening, then until 2 s of samples lie within 0.25 MB.\n` +
     ' anon / file: RssAnon / RssFile, the heap and the mapped node binary and libraries; "after requests": settled again after a few requests of each kind)'
 }
 

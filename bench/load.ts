@@ -1,6 +1,7 @@
 import autocannon from 'autocannon'
 
-// One load run with autocannon: a warm-up whose numbers are thrown away, then the measurement.
+// One load run with autocannon: a warm-up whose numbers are thrown away, then the measurement;
+// and the rounds of one target combined.
 
 export interface LoadSpec {
   method: 'GET' | 'POST'
@@ -19,6 +20,9 @@ export interface LoadResult {
   errors: number
   /** CPU time the measured process spent per answered request, in microseconds */
   cpuUsPerReq: number | null
+  /** answered requests and the CPU milliseconds they took (to combine runs) */
+  requests: number
+  cpuMs: number | null
 }
 
 export async function load (base: string, spec: LoadSpec, durationS: number, warmupS: number, cpu?: () => number): Promise<LoadResult> {
@@ -36,5 +40,44 @@ export async function load (base: string, spec: LoadSpec, durationS: number, war
   const cpuUsed = (cpu?.() ?? 0) - cpu0
   const statuses: Record<string, number> = {}
   for (const [code, s] of Object.entries(r.statusCodeStats)) statuses[code] = s.count
-  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, statuses, errors: r.errors + r.timeouts, cpuUsPerReq: cpu === undefined || r.requests.total === 0 ? null : cpuUsed * 1000 / r.requests.total }
+  return {
+    rps: r.requests.average,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    statuses,
+    errors: r.errors + r.timeouts,
+    cpuUsPerReq: cpu === undefined || r.requests.total === 0 ? null : cpuUsed * 1000 / r.requests.total,
+    requests: r.requests.total,
+    cpuMs: cpu === undefined ? null : cpuUsed
+  }
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b)
+  const m = Math.floor(s.length / 2)
+  return s.length % 2 === 1 ? s[m] as number : ((s[m - 1] as number) + (s[m] as number)) / 2
+}
+
+/** Several rounds of one target as one row: mean req/s, median latencies, summed answers and CPU. */
+export function combine (rounds: LoadResult[]): LoadResult {
+  const statuses: Record<string, number> = {}
+  for (const r of rounds) for (const [code, n] of Object.entries(r.statuses)) statuses[code] = (statuses[code] ?? 0) + n
+  const requests = rounds.reduce((a, r) => a + r.requests, 0)
+  const cpuMs = rounds.some((r) => r.cpuMs === null) ? null : rounds.reduce((a, r) => a + (r.cpuMs as number), 0)
+  return {
+    rps: rounds.reduce((a, r) => a + r.rps, 0) / rounds.length,
+    p50: median(rounds.map((r) => r.p50)),
+    p99: median(rounds.map((r) => r.p99)),
+    statuses,
+    errors: rounds.reduce((a, r) => a + r.errors, 0),
+    cpuUsPerReq: cpuMs === null || requests === 0 ? null : cpuMs * 1000 / requests,
+    requests,
+    cpuMs
+  }
+}
+
+/** The median over rounds of a/b, round by round (each pair measured minutes apart at most). */
+export function roundRatios (a: LoadResult[], b: LoadResult[]): { ratios: number[], median: number } {
+  const ratios = a.map((x, i) => x.rps / (b[i]?.rps ?? NaN)).filter((r) => Number.isFinite(r))
+  return { ratios, median: ratios.length === 0 ? NaN : median(ratios) }
 }

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { load, type LoadResult, type LoadSpec } from './load.js'
+import { combine, load, roundRatios, type LoadResult, type LoadSpec } from './load.js'
 import { footprintTable, footprintTargets, measureFootprint } from './footprint.js'
 import { loadAverage, machineLines } from './machine.js'
 import { findNginx, nginxVersion, startNginx } from './nginx.js'
@@ -18,8 +18,11 @@ import { workersSection } from './workers.js'
 const USAGE = `usage: npm run bench -- [options]
   --policy-only          only the policy decision micro-benchmark
   --http-only            only the HTTP scenarios
-  --duration S           seconds measured per row (default 8)
-  --warmup S             seconds of warm-up before each row, not measured (default 2)
+  --duration S           seconds measured per row, over all its rounds (default 9)
+  --rounds N             each scenario's targets are measured in N rounds, in turn (the order
+                         reversed every other round), so a busy minute weighs on all of them;
+                         a target ratio is the median of its rounds' ratios (default 3)
+  --warmup S             seconds of warm-up before a target's first round, not measured (default 2)
   --connections N        connections for the small requests (default 50)
   --post-connections N   connections for the 1 MiB uploads (default 10)
   --scenarios LIST       get,post,denied,allowed (default: all)
@@ -57,14 +60,15 @@ const SCENARIOS: Scenario[] = [
   { key: 'allowed', title: 'requestToken allowed', nginx: true, spec: (c) => ({ method: 'POST', path: TOKEN_PATH, body: tokenBody(ALLOWED_DOMAIN), headers: JSON_HEADERS, connections: c }) }
 ]
 
-interface Row { scenario: Scenario, target: string, result: LoadResult }
+interface Row { scenario: Scenario, target: string, result: LoadResult, rounds: LoadResult[] }
 
 function list (v: string | undefined, all: string[]): string[] {
   return v === undefined ? all : v.split(',').map((s) => s.trim()).filter((s) => s !== '')
 }
 
 async function httpBench (values: Record<string, string | boolean | undefined>): Promise<void> {
-  const duration = Number(values.duration ?? 8)
+  const duration = Number(values.duration ?? 9)
+  const roundCount = Math.max(1, Math.floor(Number(values.rounds ?? 3)))
   const warmup = Number(values.warmup ?? 2)
   const connections = Number(values.connections ?? 50)
   const postConnections = Number(values['post-connections'] ?? 10)
@@ -73,7 +77,7 @@ async function httpBench (values: Record<string, string | boolean | undefined>):
   const nginxBin = findNginx()
   const version = nginxBin === null ? 'not installed (bash .ci/install-nginx.sh): nginx rows skipped' : nginxVersion(nginxBin)
   for (const l of machineLines(version)) process.stdout.write(l + '\n')
-  process.stdout.write(`load: autocannon, ${connections} connections (${postConnections} for 1 MiB POST), ${warmup} s warm-up + ${duration} s per row\n\n`)
+  process.stdout.write(`load: autocannon, ${connections} connections (${postConnections} for 1 MiB POST), ${warmup} s warm-up + ${duration} s per row in ${roundCount} rounds taken in turn with the scenario's other targets\n\n`)
 
   const dir = mkdtempSync(join(tmpdir(), 'regguard-bench-'))
   try {
@@ -103,15 +107,25 @@ async function httpBench (values: Record<string, string | boolean | undefined>):
 
     const rows: Row[] = []
     for (const s of scenarios) {
-      for (const [target, base, pid] of bases) {
-        if (target === 'nginx' && !s.nginx) continue
-        if (target === 'regguard-noinvite' && s.variants !== true) continue
+      const here = bases.filter(([target]) => {
+        if (target === 'nginx' && !s.nginx) return false
+        if (target === 'regguard-noinvite' && s.variants !== true) return false
         // each reference stands for one kind of work only
-        if (target === 'node-proxy' && s.key === 'denied') continue
-        if (target === 'bare-403' && s.key !== 'denied') continue
-        const result = await load(base, s.spec(connections, postConnections), duration, warmup, () => cpuMs(pid))
-        rows.push({ scenario: s, target, result })
-        process.stderr.write(`  ${s.title} / ${target}: ${fmt(result.rps)} req/s\n`)
+        if (target === 'node-proxy' && s.key === 'denied') return false
+        if (target === 'bare-403' && s.key !== 'denied') return false
+        return true
+      })
+      const rounds = new Map<string, LoadResult[]>(here.map(([target]) => [target, []]))
+      for (let round = 0; round < roundCount; round++) {
+        for (const [target, base, pid] of round % 2 === 0 ? here : [...here].reverse()) {
+          const result = await load(base, s.spec(connections, postConnections), duration / roundCount, round === 0 ? warmup : 0, () => cpuMs(pid))
+          rounds.get(target)?.push(result)
+          process.stderr.write(`  ${s.title} / ${target} (round ${round + 1}): ${fmt(result.rps)} req/s\n`)
+        }
+      }
+      for (const [target] of here) {
+        const of = rounds.get(target) as LoadResult[]
+        rows.push({ scenario: s, target, result: combine(of), rounds: of })
       }
     }
     process.stdout.write('\n' + table(
@@ -145,20 +159,30 @@ async function httpBench (values: Record<string, string | boolean | undefined>):
   }
 }
 
-/** Issue 12's targets, each a ratio of two rows measured in this run. */
+/**
+ * Issue 12's targets, each a ratio of two rows measured in this run: the median of the rounds'
+ * ratios (each round's two measurements taken one after the other), with the CPU time per
+ * request beside it (the reference's over regguard's: less swayed by the machine's other load).
+ */
 function targetTable (rows: Row[], extra: string[][] = []): string {
-  const rps = (scenario: string, target: string): number | undefined => rows.find((r) => r.scenario.key === scenario && r.target === target)?.result.rps
+  const row = (scenario: string, target: string): Row | undefined => rows.find((r) => r.scenario.key === scenario && r.target === target)
   const goals: Array<[string, string, string, string, number]> = [
     ['denied requestToken, default config', 'denied', 'regguard', 'bare-403', 0.7],
     ['pass-through GET', 'get', 'regguard', 'node-proxy', 0.9],
     ['allowed requestToken', 'allowed', 'regguard', 'nginx', 0.3]
   ]
-  return table(['target', 'measured', 'against', 'ratio', 'goal', 'met'], [...goals.map(([title, scenario, a, b, goal]) => {
-    const x = rps(scenario, a)
-    const y = rps(scenario, b)
-    const ratio = x !== undefined && y !== undefined && y > 0 ? x / y : NaN
-    return [title, a, b, Number.isNaN(ratio) ? 'not measured' : fmt(ratio, 2), `>= ${goal}`, Number.isNaN(ratio) ? '-' : ratio >= goal ? 'yes' : 'no']
-  }), ...extra])
+  const body = goals.map(([title, scenario, a, b, goal]) => {
+    const x = row(scenario, a)
+    const y = row(scenario, b)
+    if (x === undefined || y === undefined) return [title, a, b, 'not measured', '-', '-', `>= ${goal}`, '-']
+    const { ratios, median } = roundRatios(x.rounds, y.rounds)
+    const cpu = (y.result.cpuUsPerReq ?? NaN) / (x.result.cpuUsPerReq ?? NaN)
+    return [title, a, b, fmt(median, 2), ratios.map((r) => fmt(r, 2)).join(' / '), fmt(cpu, 2), `>= ${goal}`, Number.isNaN(median) ? '-' : median >= goal ? 'yes' : 'no']
+  })
+  const footprint = extra.map(([title, measured, against, ratio, goal, met]) => [title as string, measured as string, against as string, ratio as string, '-', '-', goal as string, met as string])
+  return table(['target', 'measured', 'against', 'ratio', 'rounds', 'CPU/req ratio', 'goal', 'met'], [...body, ...footprint]) +
+    '\n(ratio: req/s of "measured" over "against", the median of the rounds\' ratios; CPU/req ratio: the CPU time per request of "against" over that of "measured", over all rounds;\n' +
+    ' the footprint rows are medians of restarts, bench/footprint.ts)'
 }
 
 async function main (): Promise<void> {
@@ -167,6 +191,7 @@ async function main (): Promise<void> {
       'policy-only': { type: 'boolean' },
       'http-only': { type: 'boolean' },
       duration: { type: 'string' },
+      rounds: { type: 'string' },
       warmup: { type: 'string' },
       connections: { type: 'string' },
       'post-connections': { type: 'string' },
