@@ -17,5 +17,5 @@ export type Gauge<L extends string = string> = PromClient.Gauge<L>
 export const Histogram = require('prom-client/lib/histogram.js') as typeof PromClient.Histogram
 export type Histogram<L extends string = string> = PromClient.Histogram<L>
 export const collectDefaultMetrics = require('prom-client/lib/defaultMetrics.js') as typeof PromClient.collectDefaultMetrics
-/** The cluster primary's: it sums the workers' metrics */
-export const AggregatorRegistry = require('prom-client/lib/cluster.js') as typeof PromClient.AggregatorRegistry
+/** The cluster primary's (it sums the workers' metrics), loaded there only */
+export const aggregatorRegistry = (): typeof PromClient.AggregatorRegistry => require('prom-client/lib/cluster.js') as typeof PromClient.AggregatorRegistry
