@@ -47,7 +47,8 @@ export function readBody (req: IncomingMessage, limit = BODY_LIMIT): Promise<Bod
       chunks.push(chunk)
       if (size > limit) { req.pause(); done({ ok: false, reason: 'too-large', prefix: Buffer.concat(chunks, size) }) }
     }
-    const onEnd = (): void => done({ ok: true, bytes: Buffer.concat(chunks, size) })
+    // one chunk (a small body) is taken as it is: Node's parser hands each chunk a copy of its own
+    const onEnd = (): void => done({ ok: true, bytes: chunks.length === 1 ? chunks[0] as Buffer : Buffer.concat(chunks, size) })
     const onError = (): void => done({ ok: false, reason: 'aborted' })
     const onClose = (): void => { if (!req.complete) done({ ok: false, reason: 'aborted' }) }
     req.on('data', onData)

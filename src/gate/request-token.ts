@@ -21,12 +21,13 @@ import { requesterAllowed } from './user-rules.js'
 /** The homeserver's answer is read for its sid; a requestToken answer is tiny. */
 const SID_ANSWER_LIMIT = 16 * 1024
 
-const DENIED: Record<string, MatrixErrorName> = {
-  'register/email': 'EMAIL_DENIED_REGISTER',
-  'register/msisdn': 'MSISDN_DENIED_REGISTER',
-  'account/email': 'EMAIL_DENIED_ACCOUNT',
-  'account/msisdn': 'MSISDN_DENIED_ACCOUNT'
+const DENIED: Record<TokenRoute['endpoint'], Record<Medium, MatrixErrorName>> = {
+  register: { email: 'EMAIL_DENIED_REGISTER', msisdn: 'MSISDN_DENIED_REGISTER' },
+  account: { email: 'EMAIL_DENIED_ACCOUNT', msisdn: 'MSISDN_DENIED_ACCOUNT' }
 }
+
+/** The history's endpoint names, as constants: a flood of one decision compares them by identity */
+const HISTORY_ENDPOINT: Record<TokenRoute['endpoint'], string> = { register: 'register/requestToken', account: 'account/requestToken' }
 
 /**
  * POST .../(register|account/3pid)/(email|msisdn)/requestToken: read the body as Synapse
@@ -93,12 +94,12 @@ export function requestTokenHandler () {
       }, 'policy decision')
     }
     ctx.metrics.decisions.inc({ endpoint: route.endpoint, medium: route.medium, result: decision.allowed ? 'allow' : 'deny', rule: decision.rule })
-    ctx.audit.record({ endpoint: `${route.endpoint}/requestToken`, medium: parsed.medium, address: parsed.address, result: decision.allowed ? 'allow' : 'deny', rule: decision.rule, detail: decision.detail, client_ip: request.ip })
+    ctx.audit.record({ endpoint: HISTORY_ENDPOINT[route.endpoint], medium: parsed.medium, address: parsed.address, result: decision.allowed ? 'allow' : 'deny', rule: decision.rule, detail: decision.detail, client_ip: request.ip })
 
     if (!decision.allowed && decision.temporary === true) { sendError(res, 'THREEPID_CHECK_UNAVAILABLE'); return }
     if (!decision.allowed) {
       const custom = route.medium === 'email' ? config.settings.register.messages.email_denied : config.settings.register.messages.msisdn_denied
-      sendError(res, DENIED[`${route.endpoint}/${route.medium}`] as MatrixErrorName, custom === '' ? null : custom)
+      sendError(res, DENIED[route.endpoint][route.medium], custom === '' ? null : custom)
       return
     }
     const outcome = await forwardAsReceived(ctx, request, res, body.bytes, SID_ANSWER_LIMIT)

@@ -35,8 +35,12 @@ export function pyStrip (s: string): string {
   return s.slice(start, end)
 }
 
+const HIGH_SURROGATE = /[\ud800-\udbff]/
+
 /** Python's len(): code points, not UTF-16 units. */
 export function pyLen (s: string): number {
+  // without a high surrogate every UTF-16 unit is a code point (a lone low one counts as one)
+  if (!HIGH_SURROGATE.test(s)) return s.length
   let n = 0
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i)

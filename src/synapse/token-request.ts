@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer'
 import { missingParamsMessage, type MatrixErrorName } from '../errors.js'
 import { canonicalEmail, canonicalMsisdn, type Medium } from './canonical.js'
 
@@ -16,14 +17,15 @@ const REQUIRED: Record<Medium, string[]> = {
 // Python's re.match with "$" also accepts one trailing newline; Synapse's check inherits that.
 const CLIENT_SECRET = /^[0-9a-zA-Z.=_-]+\n?$/
 
-const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
-
 /** Synapse's parse_json_object_from_request: strict UTF-8, JSON, an object. */
 export function parseJsonObject (bytes: Uint8Array): { ok: true, value: Record<string, unknown> } | { ok: false, error: MatrixErrorName } {
   let value: unknown
+  // strict UTF-8 (no surrogates, overlongs or code points past U+10FFFF, as Python's decoder);
+  // a Buffer decodes a BOM as U+FEFF and keeps it, where JSON.parse refuses it as Python does
+  const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  if (!isUtf8(buf)) return { ok: false, error: 'NOT_JSON' }
   try {
-    // ignoreBOM keeps a BOM in the text, where JSON.parse refuses it as Python's decoder does
-    value = JSON.parse(utf8.decode(bytes))
+    value = JSON.parse(buf.toString('utf8'))
   } catch {
     return { ok: false, error: 'NOT_JSON' }
   }
