@@ -1,20 +1,13 @@
-import { spawnSync } from 'node:child_process'
 import fc from 'fast-check'
 import t from 'tap'
 import { parseJsonObject } from '../../src/synapse/token-request.js'
+import { python } from '../helpers/twisted-oracle.js'
 
 // Synapse's parse_json_object_from_request: body.decode("utf-8") (strict), json_decoder.decode,
 // a dict. regguard checks the bytes with buffer.isUtf8 and parses them with JSON.parse; here
 // every generated body gets the same verdict (not JSON / not an object / an object, and the
 // same object) from Python. Bytes near UTF-8's edges are over-represented: surrogates encoded,
 // overlong forms, truncated sequences, code points past U+10FFFF, a BOM.
-
-function python<T> (script: string, input: unknown): T {
-  const r = spawnSync('python3', ['-c', script], { input: JSON.stringify(input), maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' })
-  if (r.error) throw r.error
-  if (r.status !== 0) throw new Error(`python3 failed: ${r.stderr}`)
-  return JSON.parse(r.stdout) as T
-}
 
 // Python's json also reads NaN, Infinity and -Infinity, which Synapse's decoder refuses
 // (synapse.util.json_decoder: parse_constant raises); duplicate keys keep the last, as JSON.parse
