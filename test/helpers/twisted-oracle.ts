@@ -1,5 +1,4 @@
-import { spawnSync } from 'node:child_process'
-import { tmpdir } from 'node:os'
+import { python } from './python.js'
 
 // Twisted itself (python3-twisted 22.4, Debian's /usr/bin/python3) as the judge of request
 // arguments: every request becomes a real twisted.web.http.Request on a dummy channel, its
@@ -93,15 +92,6 @@ for case in json.load(sys.stdin):
     out.append({"refused": False, "args": args, "token": access_token(req), "kind": parse_kind(req)})
 json.dump(out, sys.stdout)
 `
-
-/** Runs a Python script on /usr/bin/python3 with `input` as JSON on stdin; its stdout as JSON. */
-export function python<T> (script: string, input: unknown): T {
-  // cwd away from any package directory, so the stdlib's modules are the ones imported
-  const r = spawnSync('/usr/bin/python3', ['-c', script], { cwd: tmpdir(), input: JSON.stringify(input), maxBuffer: 256 * 1024 * 1024, encoding: 'utf8' })
-  if (r.error) throw r.error
-  if (r.status !== 0) throw new Error(`/usr/bin/python3 failed: ${r.stderr}`)
-  return JSON.parse(r.stdout) as T
-}
 
 /** What Twisted and Synapse make of each request, in one python process. */
 export function twistedReads (requests: OracleRequest[]): OracleOutcome[] {

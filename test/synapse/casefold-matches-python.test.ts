@@ -1,26 +1,19 @@
-import { spawnSync } from 'node:child_process'
 import fc from 'fast-check'
 import t from 'tap'
+import { python } from '../helpers/python.js'
 import { UNICODE_VERSION } from '../../src/synapse/casefold-table.js'
 import { casefold } from '../../src/synapse/casefold.js'
 
 // Synapse stores the email local part as Python's str.casefold(); regguard must fold the same
 // way or a blacklist decision and the address Synapse stores disagree. Python is the oracle:
-// every input goes to python3 in one batch, JSON in and JSON out.
-
-function python<T> (script: string, input: unknown): T {
-  const r = spawnSync('python3', ['-c', script], { input: JSON.stringify(input), maxBuffer: 256 * 1024 * 1024, encoding: 'utf8' })
-  if (r.error) throw r.error
-  if (r.status !== 0) throw new Error(`python3 failed: ${r.stderr}`)
-  return JSON.parse(r.stdout) as T
-}
+// every input goes to Debian's /usr/bin/python3 in one batch, JSON in and JSON out.
 
 const CASEFOLD = 'import json,sys; json.dump([s.casefold() for s in json.load(sys.stdin)], sys.stdout)'
 const codePoints = (s: string): string => [...s].map((c) => 'U+' + (c.codePointAt(0) as number).toString(16).toUpperCase().padStart(4, '0')).join(' ')
 
-t.test('the table was generated from the Unicode version of this python3', async (t) => {
+t.test('the table was generated from the Unicode version of /usr/bin/python3', async (t) => {
   const v = python<string>('import json,unicodedata; json.dump(unicodedata.unidata_version, __import__("sys").stdout)', null)
-  t.equal(UNICODE_VERSION, v, 'python3 has another Unicode version: run python3 scripts/gen-casefold.py (Synapse\'s Python is the one that matters)')
+  t.equal(UNICODE_VERSION, v, '/usr/bin/python3 has another Unicode version: run /usr/bin/python3 scripts/gen-casefold.py (Synapse\'s Python is the one that matters)')
 })
 
 t.test('every code point folds as Python folds it', async (t) => {

@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import t from 'tap'
 import { parseJsonObject } from '../../src/synapse/token-request.js'
-import { python } from '../helpers/twisted-oracle.js'
+import { python } from '../helpers/python.js'
 
 // Synapse's parse_json_object_from_request: body.decode("utf-8") (strict), json_decoder.decode,
 // a dict. regguard checks the bytes with buffer.isUtf8 and parses them with JSON.parse; here

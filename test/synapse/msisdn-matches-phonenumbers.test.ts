@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { getCountryCallingCode, type CountryCode } from 'libphonenumber-js'
 import examples from 'libphonenumber-js/mobile/examples'
 import t from 'tap'
+import { PYTHON, python } from '../helpers/python.js'
 import { canonicalMsisdn, canonicalMsisdnNumber } from '../../src/synapse/canonical.js'
 import { PHONENUMBERS_VERSION, UNICODE_VERSION } from '../../src/synapse/phonenumbers-data.js'
 
@@ -13,7 +14,6 @@ import { PHONENUMBERS_VERSION, UNICODE_VERSION } from '../../src/synapse/phonenu
 // is the oracle: >= 100,000 seeded inputs over many regions, digit scripts, prefixes, separators,
 // extensions and junk go to it in one batch; regguard must read every one the same, or refuse it.
 
-const PYTHON = '/usr/bin/python3'
 const ORACLE = `
 import json, sys, phonenumbers
 out = []
@@ -26,13 +26,6 @@ for country, number in json.load(sys.stdin):
         out.append(None)
 json.dump(out, sys.stdout)
 `
-
-function python<T> (script: string, input: unknown): T {
-  const r = spawnSync(PYTHON, ['-c', script], { input: JSON.stringify(input), maxBuffer: 512 * 1024 * 1024, encoding: 'utf8' })
-  if (r.error) throw r.error
-  if (r.status !== 0) throw new Error(`python3 failed: ${r.stderr}`)
-  return JSON.parse(r.stdout) as T
-}
 
 const codePoints = (s: string): string => [...s].map((c) => {
   const cp = c.codePointAt(0) as number

@@ -1,17 +1,10 @@
-import { spawnSync } from 'node:child_process'
 import fc from 'fast-check'
 import t from 'tap'
+import { python } from '../helpers/python.js'
 import { pyLen, pyStrip } from '../../src/synapse/casefold.js'
 
 // Synapse strip()s the email before splitting it; String.prototype.trim() removes another set
 // of characters (U+FEFF but not U+001C..U+001F or U+0085), so pyStrip is checked against Python.
-
-function python<T> (script: string, input: unknown): T {
-  const r = spawnSync('python3', ['-c', script], { input: JSON.stringify(input), maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' })
-  if (r.error) throw r.error
-  if (r.status !== 0) throw new Error(`python3 failed: ${r.stderr}`)
-  return JSON.parse(r.stdout) as T
-}
 
 const hex = (s: string): string => [...s].map((c) => (c.codePointAt(0) as number).toString(16)).join(' ')
 

@@ -2,7 +2,8 @@ import fc from 'fast-check'
 import t from 'tap'
 import { accessToken } from '../../src/synapse/access-token.js'
 import { cgiMediaType, parseQs, requestArgs, stringArg, synapseRefusesMultipart } from '../../src/synapse/twisted-args.js'
-import { python, twistedReads, type OracleOutcome, type OracleRequest } from '../helpers/twisted-oracle.js'
+import { python } from '../helpers/python.js'
+import { twistedReads, type OracleOutcome, type OracleRequest } from '../helpers/twisted-oracle.js'
 
 // request.args exactly as Twisted builds them, and Synapse's reading of the access token and of
 // `kind`: compared with Twisted itself (test/helpers/twisted-oracle.ts) on generated requests.
