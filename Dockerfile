@@ -9,6 +9,7 @@ COPY package.json package-lock.json tsconfig.json ./
 COPY src ./src
 COPY bench ./bench
 COPY scripts ./scripts
+COPY console ./console
 RUN npm ci && npm prune --omit=dev
 
 FROM node:24-slim
@@ -23,5 +24,5 @@ USER node
 # inside a container the listeners must bind all interfaces; publish only the proxy port
 ENV REGGUARD_SERVER_HOST=0.0.0.0
 EXPOSE 8090
-ENTRYPOINT ["node", "dist/src/cli.js"]
+ENTRYPOINT ["node", "dist/regguard/cli.js"]
 CMD ["serve", "--config", "/etc/regguard/regguard.yaml"]

@@ -8,7 +8,8 @@ import { freePort, startChild, waitForPort, type Child } from './procs.js'
 // regguard as operators run it: the real CLI in its own process, from a YAML file.
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
-export const CLI = join(ROOT, 'dist', 'src', 'cli.js')
+/** The command as installed (package.json's bin): scripts/bundle-cli.mjs bundles dist/src/cli.js */
+export const CLI = join(ROOT, 'dist', 'regguard', 'cli.js')
 
 export const DENIED_DOMAIN = 'denied.example'
 export const ALLOWED_DOMAIN = 'allowed.example'

@@ -29,7 +29,7 @@ writeFileSync(join(dir, 'regguard.yaml'), [
   'register: { policy: { allowed: false, threepid: { email: { domain: { whitelist: ["example.org"] } } } } }'
 ].join('\n'))
 
-const child = spawn(process.execPath, ['dist/src/cli.js', '--config', join(dir, 'regguard.yaml')], { stdio: ['ignore', 'pipe', 'inherit'] })
+const child = spawn(process.execPath, ['dist/regguard/cli.js', '--config', join(dir, 'regguard.yaml')], { stdio: ['ignore', 'pipe', 'inherit'] })
 let out = ''
 const listening = new Promise((resolve, reject) => {
   child.stdout.on('data', (d) => {

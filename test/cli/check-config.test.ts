@@ -1,12 +1,10 @@
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { runCommand } from '../helpers/cli-process.js'
+import { CLI } from '../helpers/cli-path.js'
 
 // `regguard check-config`: the built command (dist/, made by `npm ci` through `prepare`).
-
-const CLI = fileURLToPath(new URL('../../dist/src/cli.js', import.meta.url))
 
 const run = runCommand
 

@@ -1,14 +1,12 @@
 import { execFile } from 'node:child_process'
 import { existsSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { loadConfig } from '../../src/config/load.js'
 import { sampleConfig } from '../../src/config/sample.js'
+import { CLI } from '../helpers/cli-path.js'
 
 // `regguard config sample` prints the sample generated from the schema; what it prints loads.
-
-const CLI = fileURLToPath(new URL('../../dist/src/cli.js', import.meta.url))
 
 t.test('config sample prints sampleConfig() and exits 0', async (t) => {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build`)

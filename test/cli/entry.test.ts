@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import t from 'tap'
 import { Agent, request } from 'undici'
 import { bareNode, freePort, runCli, type CliProcess } from '../helpers/cli-process.js'
+import { CLI } from '../helpers/cli-path.js'
 
 // src/cli.ts, the real command: Maglev and TurboFan are off through start-up (idle RSS) and on
 // again once `serve` listens; an operator's own compiler flags are left alone. V8's --trace-opt
@@ -14,7 +15,6 @@ import { bareNode, freePort, runCli, type CliProcess } from '../helpers/cli-proc
 
 t.setTimeout(120_000)
 
-const CLI = join(new URL('../../', import.meta.url).pathname, 'dist/src/cli.js')
 const TOKEN = '/_matrix/client/v3/register/email/requestToken'
 const optimized = (text: string, target = '(MAGLEV|TURBOFAN)'): number =>
   text.split('\n').filter((l) => new RegExp(`completed compiling .*target ${target}`).test(l)).length

@@ -1,5 +1,4 @@
 import { existsSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import YAML from 'yaml'
 import { masPolicyYaml } from '../../src/cli/export-mas.js'
@@ -9,12 +8,11 @@ import { decide } from '../../src/policy/policy.js'
 import { decideRequester } from '../../src/policy/requester.js'
 import { decideUsername } from '../../src/policy/username.js'
 import { runCommand } from '../helpers/cli-process.js'
+import { CLI } from '../helpers/cli-path.js'
 
 // `regguard export mas-policy`: MAS's policy.data for the current policy. The output is parsed
 // back and judged with MAS's own semantics, written out here from its rego (common.rego
 // matches_string_constraints, email.rego, register.rego), and must decide as regguard does.
-
-const CLI = fileURLToPath(new URL('../../dist/src/cli.js', import.meta.url))
 
 type Constraints = Partial<Record<'literals' | 'prefixes' | 'suffixes' | 'substrings' | 'regexes', string[]>>
 interface MasData {

@@ -1,12 +1,10 @@
 import { existsSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { runCommand } from '../helpers/cli-process.js'
+import { CLI } from '../helpers/cli-path.js'
 
 // `regguard policy check` for the MAS-style rules: username NAME, and --ip / --user-agent for
 // the requester rules (judged first, as the proxy does). Exit 0 allow, 1 deny, with the rule.
-
-const CLI = fileURLToPath(new URL('../../dist/src/cli.js', import.meta.url))
 
 const CONFIG = `storage:
   url: sqlite://./regguard.sqlite

@@ -1,12 +1,10 @@
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import t, { type Test } from 'tap'
 import { runCommand } from '../helpers/cli-process.js'
+import { CLI } from '../helpers/cli-path.js'
 
 // `regguard policy check`: prints the decision and the rule; exit 0 allow, 1 deny.
-
-const CLI = fileURLToPath(new URL('../../dist/src/cli.js', import.meta.url))
 
 const run = runCommand
 

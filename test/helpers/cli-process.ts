@@ -1,14 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { run } from '../../src/cli/main.js'
 import { existsSync } from 'node:fs'
-import { join } from 'node:path'
 
-// Runs the real `regguard serve` (dist/src/cli.js, built by npm ci's prepare) as a child
+// Runs the real `regguard serve` (dist/regguard/cli.js, built by npm ci's prepare) as a child
 // process, with its JSON log lines collected for assertions.
 
-const CLI = join(new URL('../../', import.meta.url).pathname, 'dist/src/cli.js')
-
 import { freePort } from './net.js'
+import { CLI } from './cli-path.js'
 export { freePort }
 
 export interface CliProcess {
@@ -20,7 +18,7 @@ export interface CliProcess {
 }
 
 /**
- * `nodeArgs`: node's own flags, before the script (as `node FLAGS dist/src/cli.js ARGS`);
+ * `nodeArgs`: node's own flags, before the script (as `node FLAGS dist/regguard/cli.js ARGS`);
  * `bare`: without NODE_OPTIONS, as operators run it. The test runner wraps child_process to add
  * its own --import to every child's NODE_OPTIONS (process tracking), which runs code before
  * regguard's first line; `env -u` drops it after the wrapper has added it.

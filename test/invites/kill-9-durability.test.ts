@@ -6,12 +6,12 @@ import { request } from 'undici'
 import { startHomeserver } from '../helpers/homeserver.js'
 import { tempDir } from '../store/backends.js'
 import { ADMIN_TOKEN, adminCall, listInvites } from './helpers.js'
+import { CLI } from '../helpers/cli-path.js'
 
 // An invite the admin API answered 201 for is committed: it survives `kill -9` of the real
-// regguard process (dist/src/cli.js: run `npm run build` first), even mid-burst.
+// regguard process (dist/regguard/cli.js: run `npm run build` first), even mid-burst.
 
 t.setTimeout(180_000)
-const CLI = new URL('../../dist/src/cli.js', import.meta.url).pathname
 
 interface Proc { child: ChildProcess, adminUrl: string }
 

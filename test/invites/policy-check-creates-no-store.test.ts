@@ -3,12 +3,12 @@ import { existsSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { tempDir } from '../store/backends.js'
+import { CLI } from '../helpers/cli-path.js'
 
 // `regguard policy check` only reads: with no SQLite file yet there are no invites, and asking
-// must not create the file (or its directory). Runs dist/src/cli.js (`npm run build`).
+// must not create the file (or its directory). Runs dist/regguard/cli.js (`npm run build`).
 
 t.setTimeout(60_000)
-const CLI = new URL('../../dist/src/cli.js', import.meta.url).pathname
 
 t.test('no store file: decided by the lists, nothing created', async (t) => {
   const dir = tempDir(t)

@@ -3,12 +3,12 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { tempDir } from '../store/backends.js'
+import { CLI } from '../helpers/cli-path.js'
 
 // `regguard serve` with a store it cannot open stops at start-up (exit 2) with one line that
-// names storage.url and the reason, never listening. Runs dist/src/cli.js (`npm run build`).
+// names storage.url and the reason, never listening. Runs dist/regguard/cli.js (`npm run build`).
 
 t.setTimeout(120_000)
-const CLI = new URL('../../dist/src/cli.js', import.meta.url).pathname
 
 function serve (file: string): Promise<{ code: number | null, stderr: string }> {
   return new Promise((resolve) => {

@@ -7,6 +7,7 @@ import t from 'tap'
 import { freePort } from '../helpers/net.js'
 import { Agent, request } from 'undici'
 import { startHomeserver } from '../helpers/homeserver.js'
+import { CLI } from '../helpers/cli-path.js'
 
 // The real command, as systemd runs it: SIGTERM stops accepting connections, lets requests in
 // flight finish, and exits 0.
@@ -14,7 +15,6 @@ import { startHomeserver } from '../helpers/homeserver.js'
 t.setTimeout(170_000)
 
 const ROOT = new URL('../../', import.meta.url).pathname
-const CLI = join(ROOT, 'dist/src/cli.js')
 
 function newestMtime (dir: string): number {
   let newest = 0
@@ -31,7 +31,6 @@ function ensureBuilt (): void {
   try { built = statSync(CLI).mtimeMs } catch {}
   if (built < newestMtime(join(ROOT, 'src'))) execFileSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: 'inherit', timeout: 120_000 })
 }
-
 
 interface Running {
   child: ChildProcess

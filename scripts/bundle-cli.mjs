@@ -1,0 +1,40 @@
+// Bundles the command (dist/src/cli.js, as tsc built it) into dist/regguard/: regguard's own
+// modules and the small pure-JS dependencies that every start loads (yaml, convict, dns-packet)
+// in a few files, so a start resolves, reads and compiles a few files instead of ~150. Run by
+// `npm run build` and `prepare` after tsc; package.json's bin is dist/regguard/cli.js.
+//
+// Left as packages, loaded from node_modules as before:
+// - fastify and undici: src/deferred-requires.ts stands in for modules they require, matched by
+//   their paths in node_modules; fastify also requires its validator and serializer compilers
+//   (ajv, fast-json-stringify) only when used, which a bundle would carry as source;
+// - better-sqlite3 (a native addon), pino (its transports run files of its own in workers);
+// - what is loaded only when configured or first used: kysely, pg, ioredis, libphonenumber-js,
+//   prom-client (required from its own files, src/prom-client.ts).
+import { rmSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { build } from 'esbuild'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+const out = join(root, 'dist', 'regguard')
+
+export const EXTERNAL = ['fastify', '@fastify/*', 'undici', 'better-sqlite3', 'pino', 'kysely', 'pg', 'ioredis', 'libphonenumber-js', 'prom-client']
+
+rmSync(out, { recursive: true, force: true })
+await build({
+  entryPoints: { cli: join(root, 'dist', 'src', 'cli.js') },
+  bundle: true,
+  // the dynamic imports (commands, the cluster, kysely's store, Redis) stay lazy: their own files
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node22',
+  external: EXTERNAL,
+  outdir: out,
+  // the bundled CommonJS (convict) requires node's modules: an ES bundle needs a require, made on
+  // its first call: made at once, before cli.js's first statement, its path functions would be
+  // the first thing V8 optimizes while the compilers are to be held (src/cli.ts)
+  banner: { js: "import { createRequire as bundleCreateRequire } from 'node:module'; let bundleRequire; const require = (id) => (bundleRequire ??= bundleCreateRequire(import.meta.url))(id);" },
+  legalComments: 'linked',
+  logLevel: 'warning'
+})
