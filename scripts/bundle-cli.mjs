@@ -31,10 +31,12 @@ await build({
   target: 'node22',
   external: EXTERNAL,
   outdir: out,
-  // the bundled CommonJS (convict) requires node's modules: an ES bundle needs a require, made on
-  // its first call: made at once, before cli.js's first statement, its path functions would be
-  // the first thing V8 optimizes while the compilers are to be held (src/cli.ts)
-  banner: { js: "import { createRequire as bundleCreateRequire } from 'node:module'; let bundleRequire; const require = (id) => (bundleRequire ??= bundleCreateRequire(import.meta.url))(id);" },
+  // the bundled CommonJS (convict, yaml, dns-packet) requires node's own modules, and only those
+  // (the packages they require are bundled too): an ES bundle needs a require for them. Node's
+  // modules are taken as they are, without createRequire's path functions: run before cli.js's
+  // first statement (as a require made at once would be), those were the first thing V8
+  // optimized while src/cli.ts meant the compilers to be held (test/cli/entry.test.ts)
+  banner: { js: "import { createRequire as bundleCreateRequire } from 'node:module'; let bundleRequire; const require = (id) => process.getBuiltinModule?.(id) ?? (bundleRequire ??= bundleCreateRequire(import.meta.url))(id);" },
   legalComments: 'linked',
   logLevel: 'warning'
 })
