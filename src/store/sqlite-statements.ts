@@ -147,13 +147,11 @@ export function prepareIdleCalls (sqlite: BetterSqlite3.Database, store: Store):
 
 /**
  * How old a reading of `PRAGMA data_version` may be: a reading is a read transaction on the WAL
- * (four fcntl locks, three stats and a read), ~5-10 us on a quiet machine and ~50 us under a
- * flood of denials (bench/RESULTS.md): once per 5 ms that was still 1-2 us a denial, once per
- * 25 ms it is a fifth of it. An invite written by another process allows 25 ms after its commit
- * at the latest: the CLI that wrote it takes longer than that to start and exit, so in practice
- * from the first request after it answered.
+ * (locks on the shared-memory index), ~10 us in the server, a sixth of a whole denial when done
+ * for each one (bench/RESULTS.md); once per 5 ms it costs nothing, and an invite written by
+ * another process allows 5 ms after its commit at the latest.
  */
-export const DATA_VERSION_MAX_AGE_MS = 25
+export const DATA_VERSION_MAX_AGE_MS = 5
 
 /**
  * The invite index's feed on SQLite. The CLI writes the file from another process. `PRAGMA

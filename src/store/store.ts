@@ -207,7 +207,7 @@ export interface InviteFeedEvents {
 export interface InviteWatch {
   /**
    * SQLite: a number that changes whenever another connection (the CLI) commits to the file;
-   * compared synchronously on each lookup, read anew when its last reading is 25 ms old (DATA_VERSION_MAX_AGE_MS), so
+   * compared synchronously on each lookup, read anew when its last reading is 5 ms old, so
    * nothing written there is missed for longer (a reading older than the data it is stored
    * with only costs one more re-reading)
    */

@@ -77,7 +77,7 @@ for (const backend of BACKENDS) t.test(`${backend}: two workers share rate limit
     t.equal(added.status, 201)
     let after: Answered[]
     if (backend === 'sqlite') {
-      // another process's commit is seen within 25 ms (PRAGMA data_version, read at most that often)
+      // another process's commit is seen within 5 ms (PRAGMA data_version, read at most that often)
       await new Promise((resolve) => setTimeout(resolve, 50))
       after = await untilBothAnswered(() => postTo(c, TOKEN, token('guest@elsewhere.net')), LIMIT)
       t.same(after.map((a) => a.res.status), after.map(() => 200), 'the invite allows on either worker, from the next request on')
