@@ -18,7 +18,7 @@ import { build } from 'esbuild'
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const out = join(root, 'dist', 'regguard')
 
-export const EXTERNAL = ['fastify', '@fastify/*', 'undici', 'better-sqlite3', 'pino', 'kysely', 'pg', 'ioredis', 'libphonenumber-js', 'prom-client']
+const EXTERNAL = ['fastify', '@fastify/*', 'undici', 'better-sqlite3', 'pino', 'kysely', 'pg', 'ioredis', 'libphonenumber-js', 'prom-client']
 
 rmSync(out, { recursive: true, force: true })
 await build({
