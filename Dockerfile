@@ -24,5 +24,6 @@ USER node
 # inside a container the listeners must bind all interfaces; publish only the proxy port
 ENV REGGUARD_SERVER_HOST=0.0.0.0
 EXPOSE 8090
-ENTRYPOINT ["node", "dist/regguard/cli.js"]
+# the command itself: its shebang starts node with the flags it is meant to start with
+ENTRYPOINT ["/app/dist/regguard/cli.js"]
 CMD ["serve", "--config", "/etc/regguard/regguard.yaml"]

@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import YAML from 'yaml'
+import { asInstalled } from '../src/cli/as-installed.js'
 import { leaves } from '../src/config/schema.js'
 import { freePort, startChild, waitForPort, type Child } from './procs.js'
 
@@ -66,7 +67,7 @@ export async function startRegguard (dir: string, upstreamUrl: string, opts: Reg
   const config = benchConfig(home, port, adminPort, upstreamUrl, opts.invite)
   opts.adjust?.(config)
   writeFileSync(configFile, YAML.stringify(config))
-  const child = startChild(process.execPath, [...(opts.nodeArgs ?? []), CLI, '--config', configFile], {
+  const child = startChild(process.execPath, [...asInstalled(CLI, opts.nodeArgs), '--config', configFile], {
     stdio: ['ignore', 'inherit', 'pipe'],
     cwd: home,
     // the environment could override keys of the file (REGGUARD_*): the bench wants only its file

@@ -10,7 +10,7 @@
 // - better-sqlite3 (a native addon), pino (its transports run files of its own in workers);
 // - what is loaded only when configured or first used: kysely, pg, ioredis, libphonenumber-js,
 //   prom-client (required from its own files, src/prom-client.ts).
-import { rmSync } from 'node:fs'
+import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { build } from 'esbuild'
@@ -21,7 +21,7 @@ const out = join(root, 'dist', 'regguard')
 const EXTERNAL = ['fastify', '@fastify/*', 'undici', 'better-sqlite3', 'pino', 'kysely', 'pg', 'ioredis', 'libphonenumber-js', 'prom-client']
 
 rmSync(out, { recursive: true, force: true })
-await build({
+const { metafile } = await build({
   entryPoints: { cli: join(root, 'dist', 'src', 'cli.js') },
   bundle: true,
   // the dynamic imports (commands, the cluster, kysely's store, Redis) stay lazy: their own files
@@ -38,5 +38,20 @@ await build({
   // optimized while src/cli.ts meant the compilers to be held (test/cli/entry.test.ts)
   banner: { js: "import { createRequire as bundleCreateRequire } from 'node:module'; let bundleRequire; const require = (id) => process.getBuiltinModule?.(id) ?? (bundleRequire ??= bundleCreateRequire(import.meta.url))(id);" },
   legalComments: 'linked',
+  metafile: true,
   logLevel: 'warning'
 })
+
+// esbuild has every entry file that holds more than one module import its runtime chunk (its
+// helpers, no module of ours): cli.js holds src/cli/compilers.ts, so it would. That import is a
+// file node resolves before cli.js's first statement, and it needs none of the helpers (it
+// imports no name); the chunks that use them import it themselves, so it is dropped here.
+const cli = join(out, 'cli.js')
+const runtime = Object.entries(metafile.outputs)
+  .filter(([, o]) => Object.keys(o.inputs).length === 0 && o.imports.length === 0)
+  .map(([file]) => file.split('/').at(-1))
+let text = readFileSync(cli, 'utf8')
+for (const chunk of runtime) text = text.replace(`import "./${chunk}";\n`, '')
+writeFileSync(cli, text)
+// run as a program (systemd, the Dockerfile, a checkout): its shebang starts node (src/cli/compilers.ts)
+chmodSync(cli, 0o755)

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:http'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 
 const dir = mkdtempSync(join(tmpdir(), 'regguard-smoke-'))
 const received = []
@@ -29,7 +29,9 @@ writeFileSync(join(dir, 'regguard.yaml'), [
   'register: { policy: { allowed: false, threepid: { email: { domain: { whitelist: ["example.org"] } } } } }'
 ].join('\n'))
 
-const child = spawn(process.execPath, ['dist/regguard/cli.js', '--config', join(dir, 'regguard.yaml')], { stdio: ['ignore', 'pipe', 'inherit'] })
+// the command itself, as systemd and the Dockerfile run it: its shebang finds this node on PATH
+const env = { ...process.env, PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}` }
+const child = spawn('dist/regguard/cli.js', ['--config', join(dir, 'regguard.yaml')], { stdio: ['ignore', 'pipe', 'inherit'], env })
 let out = ''
 const listening = new Promise((resolve, reject) => {
   child.stdout.on('data', (d) => {

@@ -1,5 +1,5 @@
-#!/usr/bin/env node
-import { setFlagsFromString } from 'node:v8'
+#!/usr/bin/env -S node --no_maglev --no_turbofan
+import { holdCompilers } from './cli/compilers.js'
 
 // The regguard command: the commands are in src/cli/ (tests run them in-process through run()).
 //
@@ -10,13 +10,10 @@ import { setFlagsFromString } from 'node:v8'
 // optimizing tiers are off until the command has started (for `serve`: listening) and on from
 // then, where the request paths are optimized under load as before. V8 reads these flags at
 // every tiering decision, so setting them at run time takes effect (test/cli/entry.test.ts).
-// This is the first statement, before any file is resolved: the resolver's path functions are
-// the first thing V8 optimizes, one import is enough, and one Maglev compile pages in ~1.5 MB.
-// An operator's own compiler flags are left alone, and so are architectures without Maglev.
-const COMPILER_FLAG = /maglev|turbofan|jitless|--(no-)?opt\b|max[-_]opt/
-let compilersHeld = (process.arch === 'x64' || process.arch === 'arm64') &&
-  ![process.env.NODE_OPTIONS ?? '', ...process.execArgv].some((a) => COMPILER_FLAG.test(a))
-if (compilersHeld) setFlagsFromString('--no-maglev --no-turbofan')
+// The shebang starts node with them off (src/cli/compilers.ts: node's own resolution of this
+// file's path is enough to optimize its path functions); run as `node cli.js`, they are set by
+// this first statement, which is bundled into this file so that no other file is resolved first.
+const releaseCompilers = holdCompilers()
 
 // The young generation is held and the deferred requires installed before the modules are
 // loaded, so the rest is imported dynamically. No compile cache: with the compilers held it
@@ -28,10 +25,7 @@ const stopDeferring = deferUnusedRequires()
 const started = (): void => {
   releaseYoung()
   stopDeferring()
-  if (compilersHeld) {
-    compilersHeld = false
-    setFlagsFromString('--maglev --turbofan')
-  }
+  releaseCompilers()
 }
 const { run } = await import('./cli/main.js')
 

@@ -36,3 +36,10 @@ t.test('regguard\'s own modules are in it, not imported from dist/src', async (t
   t.match(text, /^\/\/ dist\/src\/gate\/request-token\.js$/m, 'the gate is bundled')
   t.notMatch(text, /from ["'](\.\.\/)+src\//, 'nothing imports the unbundled files')
 })
+
+t.test('the command\'s first file imports only node\'s own modules: nothing of ours is resolved before its first statement', async (t) => {
+  const text = readFileSync(CLI, 'utf8')
+  const statics = [...text.matchAll(/^import (?:[^'"\n]* from )?["']([^"']+)["']/gm)].map((m) => m[1] as string)
+  t.ok(statics.length > 0, `static imports: ${statics.join(', ')}`)
+  t.same(statics.filter((s) => !s.startsWith('node:')), [])
+})

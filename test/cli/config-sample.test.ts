@@ -4,14 +4,14 @@ import { join } from 'node:path'
 import t from 'tap'
 import { loadConfig } from '../../src/config/load.js'
 import { sampleConfig } from '../../src/config/sample.js'
-import { CLI } from '../helpers/cli-path.js'
+import { asInstalled, CLI } from '../helpers/cli-path.js'
 
 // `regguard config sample` prints the sample generated from the schema; what it prints loads.
 
 t.test('config sample prints sampleConfig() and exits 0', async (t) => {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build`)
   const { code, stdout, stderr } = await new Promise<{ code: number, stdout: string, stderr: string }>((resolve) => {
-    execFile(process.execPath, [CLI, 'config', 'sample'], { timeout: 60_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [...asInstalled(), 'config', 'sample'], { timeout: 60_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
       resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : -1, stdout, stderr })
     })
   })

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs'
 // process, with its JSON log lines collected for assertions.
 
 import { freePort } from './net.js'
-import { CLI } from './cli-path.js'
+import { asInstalled, CLI } from './cli-path.js'
 export { freePort }
 
 export interface CliProcess {
@@ -18,7 +18,8 @@ export interface CliProcess {
 }
 
 /**
- * `nodeArgs`: node's own flags, before the script (as `node FLAGS dist/regguard/cli.js ARGS`);
+ * `nodeArgs`: node's own flags, after the shebang's and before the script (as
+ * `node SHEBANG-FLAGS FLAGS dist/regguard/cli.js ARGS`, which is how the kernel runs the command);
  * `bare`: without NODE_OPTIONS, as operators run it. The test runner wraps child_process to add
  * its own --import to every child's NODE_OPTIONS (process tracking), which runs code before
  * regguard's first line; `env -u` drops it after the wrapper has added it.
@@ -27,10 +28,12 @@ export function bareNode (nodeArgs: string[]): [string, string[]] {
   return ['env', ['-u', 'NODE_OPTIONS', process.execPath, ...nodeArgs]]
 }
 
-export function runCli (t: { teardown: (fn: () => unknown) => void }, args: string[], opts: { nodeArgs?: string[], bare?: boolean } = {}): CliProcess {
+export function runCli (t: { teardown: (fn: () => unknown) => void }, args: string[], opts: { nodeArgs?: string[], bare?: boolean, plainNode?: boolean } = {}): CliProcess {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build`)
-  const [command, pre] = opts.bare === true ? bareNode(opts.nodeArgs ?? []) : [process.execPath, opts.nodeArgs ?? []]
-  const child = spawn(command, [...pre, CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+  // plainNode: as `node FLAGS dist/regguard/cli.js ARGS`, without the shebang's flags
+  const node = opts.plainNode === true ? [...(opts.nodeArgs ?? []), CLI] : asInstalled(opts.nodeArgs)
+  const [command, pre] = opts.bare === true ? bareNode(node) : [process.execPath, node]
+  const child = spawn(command, [...pre, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
   const logs: Array<Record<string, unknown>> = []
   const waiters: Array<() => void> = []
   let partial = ''

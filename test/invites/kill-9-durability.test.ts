@@ -6,7 +6,7 @@ import { request } from 'undici'
 import { startHomeserver } from '../helpers/homeserver.js'
 import { tempDir } from '../store/backends.js'
 import { ADMIN_TOKEN, adminCall, listInvites } from './helpers.js'
-import { CLI } from '../helpers/cli-path.js'
+import { asInstalled } from '../helpers/cli-path.js'
 
 // An invite the admin API answered 201 for is committed: it survives `kill -9` of the real
 // regguard process (dist/regguard/cli.js: run `npm run build` first), even mid-burst.
@@ -17,7 +17,7 @@ interface Proc { child: ChildProcess, adminUrl: string }
 
 function startCli (t: { teardown: (fn: () => unknown) => void }, file: string, cwd: string): Promise<Proc> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, '--config', file], { cwd, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(process.execPath, [...asInstalled(), '--config', file], { cwd, stdio: ['ignore', 'pipe', 'pipe'] })
     t.teardown(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL') })
     let out = ''
     let err = ''

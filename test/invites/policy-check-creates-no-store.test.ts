@@ -3,7 +3,7 @@ import { existsSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { tempDir } from '../store/backends.js'
-import { CLI } from '../helpers/cli-path.js'
+import { asInstalled } from '../helpers/cli-path.js'
 
 // `regguard policy check` only reads: with no SQLite file yet there are no invites, and asking
 // must not create the file (or its directory). Runs dist/regguard/cli.js (`npm run build`).
@@ -16,7 +16,7 @@ t.test('no store file: decided by the lists, nothing created', async (t) => {
   writeFileSync(file, JSON.stringify({ register: { policy: { allowed: false } } }))
   const r = await new Promise<{ code: number, stdout: string }>((resolve) => {
     // the default storage.url is relative to the working directory
-    execFile(process.execPath, [CLI, 'policy', 'check', '--config', file, 'email', 'a@example.org'], { cwd: dir, timeout: 30_000 }, (err, stdout) => {
+    execFile(process.execPath, [...asInstalled(), 'policy', 'check', '--config', file, 'email', 'a@example.org'], { cwd: dir, timeout: 30_000 }, (err, stdout) => {
       resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : -1, stdout })
     })
   })

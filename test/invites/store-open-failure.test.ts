@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { tempDir } from '../store/backends.js'
-import { CLI } from '../helpers/cli-path.js'
+import { asInstalled } from '../helpers/cli-path.js'
 
 // `regguard serve` with a store it cannot open stops at start-up (exit 2) with one line that
 // names storage.url and the reason, never listening. Runs dist/regguard/cli.js (`npm run build`).
@@ -12,7 +12,7 @@ t.setTimeout(120_000)
 
 function serve (file: string): Promise<{ code: number | null, stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, 'serve', '--config', file], { timeout: 60_000 }, (err, _stdout, stderr) => {
+    execFile(process.execPath, [...asInstalled(), 'serve', '--config', file], { timeout: 60_000 }, (err, _stdout, stderr) => {
       resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : null, stderr })
     })
   })

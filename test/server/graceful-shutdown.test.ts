@@ -7,7 +7,7 @@ import t from 'tap'
 import { freePort } from '../helpers/net.js'
 import { Agent, request } from 'undici'
 import { startHomeserver } from '../helpers/homeserver.js'
-import { CLI } from '../helpers/cli-path.js'
+import { asInstalled, CLI } from '../helpers/cli-path.js'
 
 // The real command, as systemd runs it: SIGTERM stops accepting connections, lets requests in
 // flight finish, and exits 0.
@@ -61,7 +61,7 @@ async function runCli (t: { teardown: (fn: () => unknown) => void }, homeserverU
     ''
   ].filter((l) => l !== '').join('\n'))
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('REGGUARD_')))
-  const child = spawn(process.execPath, [CLI, '--config', file], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [...asInstalled(), '--config', file], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
   child.stdout?.on('data', (c: Buffer) => { out += c.toString() })
   child.stderr?.on('data', (c: Buffer) => { out += c.toString() })
