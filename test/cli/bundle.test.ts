@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import t from 'tap'
 import { CLI } from '../helpers/cli-path.js'
 
@@ -22,9 +22,12 @@ function packagesIn (dir: string): Set<string> {
   return found
 }
 
-t.test('package.json\'s bin is the bundle the tests run', async (t) => {
+t.test('package.json\'s bin is the bundle the tests and the bench run', async (t) => {
   const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { bin: Record<string, string> }
   t.equal(join(ROOT, pkg.bin.regguard as string), CLI)
+  // the bench runs from dist/bench (npm run bench), where its path to the command is resolved
+  const bench = await import(pathToFileURL(join(ROOT, 'dist', 'bench', 'regguard.js')).href) as { CLI: string }
+  t.equal(bench.CLI, CLI)
 })
 
 t.test('the bundle holds exactly the packages meant to be bundled', async (t) => {
