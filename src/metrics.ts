@@ -1,4 +1,4 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from './prom-client.js'
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
 
 // Prometheus metrics, one registry per app (so two apps in one process, as in tests, never
 // share counters). Served on the admin listener at GET /metrics.
@@ -11,7 +11,7 @@ function sameLabels<L extends string> (names: readonly L[], a: Record<L, string>
 /**
  * A labelled counter counted on every request: inc() only adds to a tally kept by its label
  * values, handed to prom-client when the counter is read (a scrape), so a request costs one Map
- * lookup instead of prom-client's label hashing and validation (~5 us a denial, bench/RESULTS.md).
+ * lookup instead of prom-client's label hashing and validation.
  * Label values must come from small fixed sets, as for any Prometheus label.
  */
 export class TalliedCounter<L extends string> {

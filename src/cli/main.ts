@@ -35,8 +35,6 @@ export interface CliIo {
   out: (text: string) => void
   err: (text: string) => void
   env: Record<string, string | undefined>
-  /** Called once the command has started (serve: listening): start-up's holds end (src/cli.ts) */
-  started?: () => void
 }
 
 class UsageError extends Error {}
@@ -120,12 +118,10 @@ async function dispatch (argv: string[], io: CliIo): Promise<number> {
   if ((command !== 'policy' || rest[0] !== 'check') && (requester.ip !== undefined || requester.userAgent !== undefined)) {
     throw new UsageError('--ip and --user-agent belong to policy check')
   }
-  if (command !== 'serve') io.started?.()
   switch (command) {
     case 'serve':
       // loaded only to serve: the other commands start faster without fastify and undici
       await (await import('../server.js')).serve(values.config ?? io.env.REGGUARD_CONFIG ?? null)
-      io.started?.()
       return -1 // keeps running
     case 'check-config': {
       const config = load(values.config)

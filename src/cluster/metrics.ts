@@ -1,5 +1,5 @@
 import type { Serializable } from 'node:child_process'
-import { aggregatorRegistry, Counter, Gauge, Registry } from '../prom-client.js'
+import { AggregatorRegistry, Counter, Gauge, Registry } from 'prom-client'
 import type { Metrics } from '../metrics.js'
 
 // /metrics with workers: whichever worker the scrape reaches asks the primary, which collects
@@ -73,7 +73,7 @@ export class ClusterMetrics {
     for (const part of parts) {
       for (const metric of part) if (SAME_IN_EVERY_WORKER.has(metric.name)) metric.aggregator = 'max'
     }
-    return await aggregatorRegistry().aggregate([...parts, await this.registry.getMetricsAsJSON()]).metrics()
+    return await AggregatorRegistry.aggregate([...parts, await this.registry.getMetricsAsJSON()]).metrics()
   }
 }
 
