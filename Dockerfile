@@ -7,7 +7,6 @@ WORKDIR /app
 # better-sqlite3 13 carries its prebuilt binaries in the package: no compiler needed
 COPY package.json package-lock.json tsconfig.json ./
 COPY src ./src
-COPY bench ./bench
 COPY scripts ./scripts
 COPY console ./console
 RUN npm ci && npm prune --omit=dev
@@ -16,7 +15,8 @@ FROM node:24-slim
 WORKDIR /app
 ENV NODE_ENV=production
 COPY --from=build /app/node_modules ./node_modules
-COPY --from=build /app/dist ./dist
+COPY --from=build /app/dist/src ./dist/src
+COPY --from=build /app/dist/console ./dist/console
 COPY package.json ./
 COPY config ./config
 RUN mkdir -p /app/data && chown node:node /app/data
@@ -24,6 +24,6 @@ USER node
 # inside a container the listeners must bind all interfaces; publish only the proxy port
 ENV REGGUARD_SERVER_HOST=0.0.0.0
 EXPOSE 8090
-# the command itself: its shebang starts node with the flags it is meant to start with
-ENTRYPOINT ["/app/dist/regguard/cli.js"]
+# the command (package.json's bin): tsc's output of src/cli.ts
+ENTRYPOINT ["node", "/app/dist/src/cli.js"]
 CMD ["serve", "--config", "/etc/regguard/regguard.yaml"]

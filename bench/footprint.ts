@@ -6,7 +6,6 @@ import { parseArgs } from 'node:util'
 import { fileURLToPath } from 'node:url'
 import YAML from 'yaml'
 import { cpuMs, firstJsonLine, freePort, startChild, stopAll, type Child } from './procs.js'
-import { asInstalled } from '../src/cli/as-installed.js'
 import { CLI } from './regguard.js'
 import { fmt, table } from './table.js'
 
@@ -144,7 +143,7 @@ async function startRegguardOnce (home: string, upstream: string, run: number): 
   const file = join(home, 'regguard.yaml')
   writeFileSync(file, exampleConfig(port, adminPort, upstream))
   const t0 = performance.now()
-  const child = startChild(process.execPath, [...asInstalled(CLI), '--config', file], {
+  const child = startChild(process.execPath, [CLI, '--config', file], {
     cwd: home,
     // the environment could override keys of the file (REGGUARD_*): measured is the file alone
     env: Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('REGGUARD_')))

@@ -2,15 +2,14 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import YAML from 'yaml'
-import { asInstalled } from '../src/cli/as-installed.js'
 import { leaves } from '../src/config/schema.js'
 import { freePort, startChild, waitForPort, type Child } from './procs.js'
 
 // regguard as operators run it: the real CLI in its own process, from a YAML file.
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
-/** The command as installed (package.json's bin): scripts/bundle-cli.mjs bundles dist/src/cli.js */
-export const CLI = join(ROOT, 'dist', 'regguard', 'cli.js')
+/** The command (package.json's bin): tsc's output of src/cli.ts */
+export const CLI = join(ROOT, 'dist', 'src', 'cli.js')
 
 export const DENIED_DOMAIN = 'denied.example'
 export const ALLOWED_DOMAIN = 'allowed.example'
@@ -67,7 +66,7 @@ export async function startRegguard (dir: string, upstreamUrl: string, opts: Reg
   const config = benchConfig(home, port, adminPort, upstreamUrl, opts.invite)
   opts.adjust?.(config)
   writeFileSync(configFile, YAML.stringify(config))
-  const child = startChild(process.execPath, [...asInstalled(CLI, opts.nodeArgs), '--config', configFile], {
+  const child = startChild(process.execPath, [...(opts.nodeArgs ?? []), CLI, '--config', configFile], {
     stdio: ['ignore', 'inherit', 'pipe'],
     cwd: home,
     // the environment could override keys of the file (REGGUARD_*): the bench wants only its file

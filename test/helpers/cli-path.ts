@@ -1,10 +1,9 @@
-import { asInstalled as commandArgs } from '../../src/cli/as-installed.js'
 import { fileURLToPath } from 'node:url'
 
-/** The command as installed (package.json's bin): the bundle scripts/bundle-cli.mjs builds from dist/src/cli.js */
-export const CLI = fileURLToPath(new URL('../../dist/regguard/cli.js', import.meta.url))
+/** The command as built (package.json's bin): tsc's output of src/cli.ts */
+export const CLI = fileURLToPath(new URL('../../dist/src/cli.js', import.meta.url))
 
-/** node's arguments to start the command as installed: its shebang's flags, the test's, the file */
+/** node's arguments to start the command: the test's own node flags, then the file */
 export function asInstalled (nodeArgs: readonly string[] = []): string[] {
-  return commandArgs(CLI, nodeArgs)
+  return [...nodeArgs, CLI]
 }

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { run } from '../../src/cli/main.js'
 import { existsSync } from 'node:fs'
 
-// Runs the real `regguard serve` (dist/regguard/cli.js, built by npm ci's prepare) as a child
+// Runs the real `regguard serve` (dist/src/cli.js, built by npm ci's prepare) as a child
 // process, with its JSON log lines collected for assertions.
 
 import { freePort } from './net.js'
@@ -18,20 +18,18 @@ export interface CliProcess {
 }
 
 /**
- * `nodeArgs`: node's own flags, after the shebang's and before the script (as
- * `node SHEBANG-FLAGS FLAGS dist/regguard/cli.js ARGS`, which is how the kernel runs the command);
+ * `nodeArgs`: node's own flags, before the script (`node FLAGS dist/src/cli.js ARGS`);
  * `bare`: without NODE_OPTIONS, as operators run it. The test runner wraps child_process to add
- * its own --import to every child's NODE_OPTIONS (process tracking), which runs code before
- * regguard's first line; `env -u` drops it after the wrapper has added it.
+ * its own --import to every child's NODE_OPTIONS (process tracking); `env -u` drops it after the
+ * wrapper has added it.
  */
 export function bareNode (nodeArgs: string[]): [string, string[]] {
   return ['env', ['-u', 'NODE_OPTIONS', process.execPath, ...nodeArgs]]
 }
 
-export function runCli (t: { teardown: (fn: () => unknown) => void }, args: string[], opts: { nodeArgs?: string[], bare?: boolean, plainNode?: boolean } = {}): CliProcess {
+export function runCli (t: { teardown: (fn: () => unknown) => void }, args: string[], opts: { nodeArgs?: string[], bare?: boolean } = {}): CliProcess {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build`)
-  // plainNode: as `node FLAGS dist/regguard/cli.js ARGS`, without the shebang's flags
-  const node = opts.plainNode === true ? [...(opts.nodeArgs ?? []), CLI] : asInstalled(opts.nodeArgs)
+  const node = asInstalled(opts.nodeArgs)
   const [command, pre] = opts.bare === true ? bareNode(node) : [process.execPath, node]
   const child = spawn(command, [...pre, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
   const logs: Array<Record<string, unknown>> = []

@@ -18,12 +18,9 @@ const ALLOWED: Record<string, string[]> = {
   pg: ['store/postgres.ts'], // loaded by open.ts only for postgres:// URLs
   ioredis: ['ratelimit/redis-counter.ts'], // loaded by app.ts only when redis_url is set
   'libphonenumber-js': [], // required by synapse/msisdn.ts on the first phone number
-  undici: ['lists/fetch.ts'], // the index (fetch, WebSocket...): lists/live.ts imports fetch.ts on the first fetch
   // SQLite: store/sqlite.ts imports sqlite-kysely.ts on the first call that is not a prepared
   // statement; the others are reached from there or from postgres.ts (loaded by open.ts)
-  kysely: ['store/kysely-store.ts', 'store/decisions-store.ts', 'store/invite-feed.ts', 'store/postgres.ts', 'store/sqlite-kysely.ts'],
-  'node:http': [], // an ES import evaluates its WebSocket getter: node's own undici (node-http.ts)
-  http: []
+  kysely: ['store/kysely-store.ts', 'store/decisions-store.ts', 'store/invite-feed.ts', 'store/postgres.ts', 'store/sqlite-kysely.ts']
 }
 
 t.test('no value import of a lazily loaded module outside the file that loads it', async (t) => {
