@@ -106,7 +106,7 @@ export function stopAndExit (running: Running, logger: Logger, signal: string): 
 export async function serve (file: string | null): Promise<void> {
   const config = configOrExit(file)
   // loaded only for a cluster: one process needs none of it
-  if (cluster.isWorker) { await (await import('./cluster/worker.js')).serveWorker(config); return }
+  if (cluster.isWorker) { await (await import('./cluster/worker.js')).serveWorker(config, { startOrExit, stopAndExit }); return }
   if (config.settings.server.workers > 1) { await (await import('./cluster/primary.js')).runPrimary(config); return }
   const logger = createLogger(config.settings.log.level)
   const running = await startOrExit(config, logger)

@@ -4,7 +4,7 @@ import type { LoadedConfig } from '../config/load.js'
 import { createLogger } from '../log.js'
 import { Metrics } from '../metrics.js'
 import { IpcCounter } from '../ratelimit/ipc-counter.js'
-import { startOrExit, stopAndExit, type Running } from '../server.js'
+import type { Running, startOrExit, stopAndExit } from '../server.js'
 import { clusterWideMetrics } from './metrics.js'
 import { READY, RELOAD, SHUTDOWN } from './messages.js'
 
@@ -12,7 +12,10 @@ import { READY, RELOAD, SHUTDOWN } from './messages.js'
 // listeners, on the ports every worker shares), with what must be one for all of them asked of
 // the primary: the in-memory rate-limit counts and the metrics' sum.
 
-export async function serveWorker (config: LoadedConfig): Promise<void> {
+/** server.ts's own start and stop, handed in by its serve(): this file imports nothing of it (no cycle) */
+export interface Serving { startOrExit: typeof startOrExit, stopAndExit: typeof stopAndExit }
+
+export async function serveWorker (config: LoadedConfig, { startOrExit, stopAndExit }: Serving): Promise<void> {
   // one write(2) per line: lines of several processes on one stdout pipe never interleave
   // (each is far below PIPE_BUF), which pino's buffered writes could not promise
   const logger = createLogger(config.settings.log.level, pino.destination({ fd: 1, sync: true })).child({ worker: cluster.worker?.id, pid: process.pid })
