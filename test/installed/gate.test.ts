@@ -103,7 +103,7 @@ t.test('require_3pid: a dummy-only completion is refused, no account; an email s
   const hs = await startUiaHomeserver(t)
   const rg = await serve(t, hs.url, { register: { policy: { ...POLICY.register.policy, require_3pid: true } } })
   const first = await post(rg.port, REGISTER, { username: 'x', password: 'p' })
-  t.equal(first.status, 401, 'the flows are asked for')
+  t.equal(first.status, 401, `the flows are asked for (${JSON.stringify(first.body)})`)
   const session = first.body.session as string
   t.ok(session, 'a UIA session')
   const flows = (first.body.flows as Array<{ stages: string[] }>).map((f) => f.stages)

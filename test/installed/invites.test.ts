@@ -62,7 +62,7 @@ t.test('createRoom and room invites made through regguard open registration for 
   t.equal((await send(rg.port, 'PUT', put, threepid('erin@partner.test'), alice)).status, 200)
   t.equal((await send(rg.port, 'PUT', put, threepid('mallory@partner.test'), alice)).status, 200, 'the replay is answered from the cache')
   t.ok(await notLearned(rg, 'replay'), 'the replayed transaction is not learned')
-  t.same(hs.invitesMade.map((i) => i.address).slice(3), ['dave@partner.test', 'erin@partner.test'].slice(1), 'the homeserver invited nobody for the replay')
+  t.same(hs.invitesMade.map((i) => i.address).slice(2), ['dave@partner.test', 'erin@partner.test'], 'the homeserver invited nobody for the replay')
 
   t.equal(rg.logs.filter((l) => l.msg === 'invite not learned' && l.reason !== 'replay').length, 0, `no other invite went unlearned: ${JSON.stringify(rg.logs.filter((l) => l.msg === 'invite not learned'))}`)
   t.ok(hs.received.some((r) => r.url.startsWith('/_matrix/client/v3/account/whoami')), 'whoami was asked of the homeserver')
