@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process'
-import { accessSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import t from 'tap'
@@ -20,7 +20,7 @@ const env = (): NodeJS.ProcessEnv => {
 
 t.test('its first line is exactly `#!/usr/bin/env node` and the file is executable', async (t) => {
   t.equal(readFileSync(CLI, 'utf8').split('\n')[0], '#!/usr/bin/env node')
-  t.doesNotThrow(() => { accessSync(CLI, constants.X_OK) }, 'executable by its owner')
+  t.equal(statSync(CLI).mode & 0o111, 0o111, 'executable (mode a+x; root would pass an access() check on any x bit)')
 })
 
 t.test('started through its shebang, --help prints the usage and exits 0', async (t) => {
