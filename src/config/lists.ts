@@ -56,6 +56,7 @@ export function buildPolicy (settings: Settings, baseDir: string): Policy {
   const policy: Policy = {
     allowed: p.allowed,
     invite: p.invite,
+    inviteOverridesBlacklist: p.invite_overrides_blacklist,
     email: { whitelist: emptySide(), blacklist: emptySide(), mx: emptyMxPolicy() },
     msisdn: { whitelist: emptySide(), blacklist: emptySide() }
   }

@@ -95,7 +95,8 @@ export const SCHEMA: Branch = {
   admin: {
     host: { doc: 'Address of the admin listener (health). Keep it on loopback.', format: String, default: '127.0.0.1' },
     port: { doc: 'Port of the admin listener.', format: 'port', default: 8091 },
-    token: { doc: 'Bearer token for the admin API. Empty: the admin API is off.', format: String, default: '', sensitive: true }
+    token: { doc: 'Bearer token for the admin API. Empty: the admin API is off.', format: String, default: '', sensitive: true },
+    threepid_check_token: { doc: 'Set: GET /_regguard/v1/threepid_check needs it, as the last path segment (the module\'s url: http://127.0.0.1:8091/_regguard/v1/threepid_check/TOKEN) or as Authorization: Bearer, and then answers whatever Host or Origin it is asked with. Empty: it answers only requests whose Host is the admin listener\'s own address and that carry no Origin header (a page the operator visits cannot drive it).', format: String, default: '', sensitive: true }
   },
   log: {
     level: { doc: 'pino log level: fatal, error, warn, info, debug, trace or silent.', format: 'log-level', default: 'info' },
@@ -106,7 +107,8 @@ export const SCHEMA: Branch = {
   register: {
     policy: {
       allowed: { doc: 'Decision when no invite and no list matched.', format: 'boolean', default: false },
-      invite: { doc: 'A pending 3PID invite for the address allows it, before any list.', format: 'boolean', default: true },
+      invite: { doc: 'A pending 3PID invite for the address allows it, after the blacklists and before the whitelists and the default.', format: 'boolean', default: true },
+      invite_overrides_blacklist: { doc: 'ma1sd\'s order: a pending invite allows before any blacklist (domain lists, files, live lists, patterns, mail-server rules). Off: every blacklist kind denies first, so an invite, which any trusted inviter can make, never opens a blacklisted address.', format: 'boolean', default: false },
       only_check_at_registration: { doc: 'As the threepid_checker option: true stops policing /account/3pid/*/requestToken (existing users may add any address), and sessions created there are then never accepted at /register.', format: 'boolean', default: false },
       require_3pid: { doc: 'No account without a 3PID stage that passed the policy: /register flows without an email or phone stage are hidden and refused (application services pass).', format: 'boolean', default: false },
       threepid: threepidLists(),
@@ -159,6 +161,7 @@ export const SCHEMA: Branch = {
         window: { doc: 'The per-inviter window (sliding): milliseconds, or e.g. "1 day".', format: 'positive-duration', default: 86400000, sampleValue: '1 day' }
       },
       max_per_request: { doc: 'A createRoom with more invite_3pid entries than this teaches none of them.', format: 'nat', default: 20 },
+      invitees_may_invite: { doc: 'Whether an account that registered through regguard with a learned invite (regguard\'s own record of the /register it let through) may teach invites in turn. Off: its invites are forwarded but teach nothing, so invites do not compound.', format: 'boolean', default: false },
       txn_ttl: { doc: 'How long a PUT transaction key is remembered (Synapse answers a repeated one from its cache for 30 to 60 minutes); at least 1 hour.', format: 'txn-ttl', default: 3900000, sampleValue: '65 minutes' }
     }
   },

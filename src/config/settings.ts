@@ -26,10 +26,10 @@ export interface Settings {
     workers: number
   }
   homeserver: { url: string, server_name: string, timeout_ms: number, connections: number, registration_connections: number, admin_token: string }
-  admin: { host: string, port: number, token: string }
+  admin: { host: string, port: number, token: string, threepid_check_token: string }
   log: { level: string, full_addresses: boolean, requests: boolean, hash_key: string }
   register: {
-    policy: { allowed: boolean, invite: boolean, only_check_at_registration: boolean, require_3pid: boolean
+    policy: { allowed: boolean, invite: boolean, invite_overrides_blacklist: boolean, only_check_at_registration: boolean, require_3pid: boolean
       threepid: ThreepidLists
       username: { allowed: ConstraintSettings, banned: ConstraintSettings }
       requester: { banned_ips: string[], banned_user_agents: ConstraintSettings }
@@ -63,6 +63,7 @@ export interface Settings {
       inviters: string[] | null
       per_inviter: { max: number, window: number }
       max_per_request: number
+      invitees_may_invite: boolean
       /** milliseconds */
       txn_ttl: number
     }

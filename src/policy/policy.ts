@@ -22,6 +22,12 @@ export interface ListSide {
 export interface Policy {
   allowed: boolean
   invite: boolean
+  /**
+   * register.policy.invite_overrides_blacklist: ma1sd's order, an invite allowing before any
+   * blacklist. Off (absent): every blacklist kind denies first, so no invite, learned from
+   * anyone's room, opens a denied address
+   */
+  inviteOverridesBlacklist?: boolean
   email: { whitelist: ListSide, blacklist: ListSide, mx: MxPolicy }
   msisdn: { whitelist: ListSide, blacklist: ListSide }
   /** MAS-style gates of their own, outside the 3PID decision order (absent: none) */
@@ -85,15 +91,16 @@ function matchSide (side: ListSide, medium: Medium, address: string): string | u
 export type Pass = { decision: Decision } | { needsMx: string }
 
 /**
- * ma1sd's order, extended: a pending invite (when enabled) allows; else any blacklist kind
- * denies (domain lists, patterns, then the mail-server rules: require, mx blacklist); else any
- * whitelist kind allows (domain lists, patterns, then the mx whitelist); else the default.
- * `address` must be canonical. With `mx` undefined, a rule that needs DNS answers
- * { needsMx } instead of deciding: the caller looks up and calls again with the facts, so no
- * lookup happens once an earlier rule has decided.
+ * Any blacklist kind denies (domain lists, files, live lists, patterns, then the mail-server
+ * rules: require, mx blacklist); else a pending invite (when enabled) allows; else any whitelist
+ * kind allows (domain lists, patterns, then the mx whitelist); else the default. With
+ * inviteOverridesBlacklist, ma1sd's order: the invite first. `address` must be canonical. With
+ * `mx` undefined, a rule that needs DNS answers { needsMx } instead of deciding: the caller
+ * looks up and calls again with the facts, so no lookup happens once an earlier rule has decided.
  */
 export function evaluate (policy: Policy, medium: Medium, address: string, invite: PendingInvite | null | undefined, mx: MxFacts | undefined): Pass {
-  if (policy.invite && invite) return { decision: { allowed: true, rule: 'invite', detail: invite.id } }
+  const invited = policy.invite && invite ? { decision: { allowed: true, rule: 'invite' as const, detail: invite.id } } : undefined
+  if (invited !== undefined && policy.inviteOverridesBlacklist === true) return invited
   const lists = policy[medium]
   const black = matchSide(lists.blacklist, medium, address)
   if (black !== undefined) return { decision: { allowed: false, rule: 'blacklist', detail: black } }
@@ -103,6 +110,7 @@ export function evaluate (policy: Policy, medium: Medium, address: string, invit
     const d = mxDeny(mxPolicy, domainOf(address), mx)
     if (d !== undefined) return { decision: d }
   }
+  if (invited !== undefined) return invited
   const white = matchSide(lists.whitelist, medium, address)
   if (white !== undefined) return { decision: { allowed: true, rule: 'whitelist', detail: white } }
   if (mxPolicy !== undefined && mxWhitelistActive(mxPolicy)) {
@@ -111,6 +119,17 @@ export function evaluate (policy: Policy, medium: Medium, address: string, invit
     if (d !== undefined) return { decision: d }
   }
   return { decision: { allowed: policy.allowed, rule: 'default', detail: `allowed: ${String(policy.allowed)}` } }
+}
+
+/**
+ * Would a pending invite decide here, with these mail-server facts (undefined: none known yet)?
+ * False after a blacklist kind denied (unless invite_overrides_blacklist), when the invite rule
+ * is off, or when a lookup must come first: the caller asks the store only when it is true.
+ */
+export function inviteWouldDecide (policy: Policy, medium: Medium, address: string, mx: MxFacts | undefined): boolean {
+  if (!policy.invite) return false
+  const pass = evaluate(policy, medium, address, { id: '' }, mx)
+  return 'decision' in pass && pass.decision.rule === 'invite'
 }
 
 /**

@@ -62,6 +62,8 @@ export function guardStore (store: Store, watch: StoreWatch, timeoutMs: number):
     invites: part('invites', store.invites),
     sessions: part('sessions', store.sessions),
     txns: part('txns', store.txns),
+    uia: part('uia', store.uia),
+    registrations: part('registrations', store.registrations),
     rateLimits: part('rateLimits', store.rateLimits),
     decisions: part('decisions', store.decisions),
     secret: wrap('secret', (n: string, make: () => string) => store.secret(n, make), timeoutMs),

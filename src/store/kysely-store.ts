@@ -1,5 +1,6 @@
 import { Migrator, sql, type Kysely } from 'kysely'
 import { kyselyDecisions } from './decisions-store.js'
+import { kyselyRegistrations, kyselyUia } from './registrations-store.js'
 import { migrations, type Dialect } from './migrations.js'
 import { MIGRATION_LOCK_TABLE, MIGRATION_TABLE, type Database } from './schema.js'
 import { InvalidPageToken, pageTokens } from './page-token.js'
@@ -50,6 +51,8 @@ export function kyselyStore (db: Kysely<Database>, kind: Dialect, hooks: StoreHo
   return {
     kind,
     decisions: kyselyDecisions(db),
+    uia: kyselyUia(db),
+    registrations: kyselyRegistrations(db),
     invites: {
       async add (invite) {
         const insert = async (q: Kysely<Database>): Promise<Invite> =>

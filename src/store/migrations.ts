@@ -3,6 +3,7 @@ import { inviteLearning } from './migrations/0002_invite_learning.js'
 import { secretsMigration } from './migrations/0003_secrets.js'
 import { decisionsMigration } from './migrations/0004_decisions.js'
 import { decisionRepeatsMigration } from './migrations/0005_decision_repeats.js'
+import { registrationsMigration } from './migrations/0006_registrations.js'
 
 // Migrations live in code (not files read at run time) so the installed package carries them.
 // Names sort in the order they run; never edit one that has shipped, add the next.
@@ -55,6 +56,7 @@ export function migrations (dialect: Dialect): Record<string, Migration> {
     '0002_invite_learning': inviteLearning(dialect),
     '0003_secrets': secretsMigration,
     '0004_decisions': decisionsMigration(dialect),
-    '0005_decision_repeats': decisionRepeatsMigration
+    '0005_decision_repeats': decisionRepeatsMigration,
+    '0006_registrations': registrationsMigration
   }
 }

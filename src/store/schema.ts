@@ -55,6 +55,25 @@ export interface DecisionsTable {
   count: Generated<number | string>
 }
 
+export interface UiaTable {
+  session: string
+  medium: string | null
+  address: string | null
+  invite_id: string | null
+  invite_source: string | null
+  username: string | null
+  expires_at: number | string
+}
+
+export interface RegistrationsTable {
+  user_id: string
+  medium: string
+  address: string
+  invite_id: string | null
+  invite_source: string | null
+  registered_at: number | string
+}
+
 export interface SecretsTable {
   name: string
   value: string
@@ -68,6 +87,8 @@ export interface Database {
   regguard_sessions: SessionsTable
   regguard_rate_limits: RateLimitsTable
   regguard_txns: TxnsTable
+  regguard_uia: UiaTable
+  regguard_registrations: RegistrationsTable
 }
 
 export const MIGRATION_TABLE = 'regguard_migration'

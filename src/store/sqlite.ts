@@ -64,6 +64,14 @@ function onFirstCall (sqlite: BetterSqlite3.Database, load: () => Promise<Kysely
       finish: async (keys, claim) => await (await s()).txns.finish(keys, claim),
       release: async (keys, claim) => { await (await s()).txns.release(keys, claim) }
     },
+    uia: {
+      note: async (session, what, expiresAt, now) => { await (await s()).uia.note(session, what, expiresAt, now) },
+      get: async (session, now) => await (await s()).uia.get(session, now)
+    },
+    registrations: {
+      put: async (r) => { await (await s()).registrations.put(r) },
+      get: async (userId) => await (await s()).registrations.get(userId)
+    },
     sweep: async (now, horizon) => await (await s()).sweep(now, horizon),
     ping: async () => { await (await s()).ping() },
     secret: async (name, make) => await (await s()).secret(name, make),

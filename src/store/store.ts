@@ -98,6 +98,49 @@ export interface SessionStore {
   get: (clientSecret: string, sid: string, now: number) => Promise<TokenSession | null>
 }
 
+/** The 3PID stage regguard let through /register, and what allowed its address. */
+export interface PassedThreepid {
+  medium: Medium
+  /** Canonical */
+  address: string
+  /** The invite that allowed it (rule "invite"), else null */
+  invite_id: string | null
+  /** That invite's source ('traffic': learned from a room invite) */
+  invite_source: InviteSource | null
+}
+
+/** What regguard saw pass in one user-interactive auth session of /register. */
+export interface UiaRecord {
+  session: string
+  threepid: PassedThreepid | null
+  /** The lower-cased localpart last judged by the username rules in it */
+  username: string | null
+  expires_at: number
+}
+
+export interface UiaStore {
+  /**
+   * Adds to the session's record: a 3PID stage, once recorded, stays (a later one replaces it);
+   * a username replaces the one before; absent fields keep what is there. Also forgets
+   * records expired at `now`, now and then.
+   */
+  note: (session: string, what: { threepid?: PassedThreepid, username?: string }, expiresAt: number, now: number) => Promise<void>
+  /** The record, unless unknown or expired at `now` */
+  get: (session: string, now: number) => Promise<UiaRecord | null>
+}
+
+/** An account Synapse created through a /register regguard let through with a 3PID stage. */
+export interface Registration extends PassedThreepid {
+  user_id: string
+  registered_at: number
+}
+
+export interface RegistrationStore {
+  /** Records (or replaces) the account's record */
+  put: (registration: Registration) => Promise<void>
+  get: (userId: string) => Promise<Registration | null>
+}
+
 export interface RateLimitStore {
   /**
    * Counts one hit on `key` in the fixed window of `windowMs` holding `now`, and returns the
@@ -177,6 +220,8 @@ export interface Store {
   sessions: SessionStore
   rateLimits: RateLimitStore
   txns: TxnStore
+  uia: UiaStore
+  registrations: RegistrationStore
   /**
    * Deletes what can no longer matter: sessions expired at `now`, rate-limit windows that
    * started before `now - rateLimitHorizonMs`, transaction keys expired at `now`. Invites are kept (expired ones stay listable).

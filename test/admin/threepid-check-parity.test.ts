@@ -46,7 +46,8 @@ const CASES: Case[] = [
   { name: 'whitelisted msisdn', medium: 'msisdn', address: '447700900123', expected: true },
   { name: 'blacklisted msisdn', medium: 'msisdn', address: '449700900123', expected: false },
   { name: 'msisdn denied by default', medium: 'msisdn', address: '12025550123', expected: false },
-  { name: 'invited but blacklisted', medium: 'email', address: 'guest@evil.example.org', expected: true, prepare: async (rg) => { await addInvite(rg.adminUrl, 'email', 'guest@evil.example.org') } },
+  // a blacklist beats an invite (issue 22) unless invite_overrides_blacklist
+  { name: 'invited but blacklisted', medium: 'email', address: 'guest@evil.example.org', expected: false, prepare: async (rg) => { await addInvite(rg.adminUrl, 'email', 'guest@evil.example.org') } },
   { name: 'invited, denied by default', medium: 'msisdn', address: '12025550199', expected: true, prepare: async (rg) => { await addInvite(rg.adminUrl, 'msisdn', '12025550199') } },
   {
     name: 'revoked invite',
@@ -70,7 +71,8 @@ const CASES: Case[] = [
 const CONFIGS = [
   { name: 'default deny, invites on', policy: { allowed: false, invite: true, threepid: lists }, flip: {} as Record<string, boolean> },
   { name: 'default allow, invites on', policy: { allowed: true, invite: true, threepid: lists }, flip: { 'email denied by default': true, 'msisdn denied by default': true, 'expired invite': true } as Record<string, boolean> },
-  { name: 'default deny, invites off', policy: { allowed: false, invite: false, threepid: lists }, flip: { 'invited but blacklisted': false, 'invited, denied by default': false } as Record<string, boolean> }
+  { name: 'default deny, invites off', policy: { allowed: false, invite: false, threepid: lists }, flip: { 'invited, denied by default': false } as Record<string, boolean> },
+  { name: 'default deny, invites override blacklists', policy: { allowed: false, invite: true, invite_overrides_blacklist: true, threepid: lists }, flip: { 'invited but blacklisted': true } as Record<string, boolean> }
 ]
 
 for (const config of CONFIGS) {
@@ -94,9 +96,10 @@ t.test('answers in the module protocol, exactly', async (t) => {
   const hs = await startHomeserver(t)
   const rg = await startRegguard(t, hs.url, { homeserver: { server_name: SERVER_NAME }, admin: { token: ADMIN_TOKEN }, register: { policy: { allowed: false, threepid: lists } } })
   t.same(await threepidCheck(rg, 'email', 'a@good.example.org'), { hs: SERVER_NAME })
-  t.same(await threepidCheck(rg, 'email', 'a@evil.example.org'), { hs: SERVER_NAME, requires_invite: true, invited: false })
-  await addInvite(rg.adminUrl, 'email', 'a@evil.example.org')
-  t.same(await threepidCheck(rg, 'email', 'A@Evil.Example.org'), { hs: SERVER_NAME, requires_invite: true, invited: true }, 'canonicalised again')
+  t.same(await threepidCheck(rg, 'email', 'a@evil.example.org'), {}, 'blacklisted: no invite can allow it')
+  t.same(await threepidCheck(rg, 'email', 'a@elsewhere.example.com'), { hs: SERVER_NAME, requires_invite: true, invited: false })
+  await addInvite(rg.adminUrl, 'email', 'a@elsewhere.example.com')
+  t.same(await threepidCheck(rg, 'email', 'A@Elsewhere.Example.com'), { hs: SERVER_NAME, requires_invite: true, invited: true }, 'canonicalised again')
   const off = await startRegguard(t, hs.url, { homeserver: { server_name: SERVER_NAME }, register: { policy: { allowed: false, invite: false, threepid: lists } } })
   t.same(await threepidCheck(off, 'email', 'a@evil.example.org'), {})
   t.same(await threepidCheck(off, 'msisdn', '447700900123'), { hs: SERVER_NAME }, 'msisdn without "+", as Synapse sends it')

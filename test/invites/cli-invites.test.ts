@@ -19,7 +19,8 @@ function cli (...args: string[]): Promise<{ code: number, stdout: string, stderr
   return runCommand(args)
 }
 
-const policy = { allowed: false, threepid: { email: { domain: { blacklist: ['evil.example.org'] } } } }
+// ma1sd's order (an invite beats the blacklist), so one list shows both rules at work
+const policy = { allowed: false, invite_overrides_blacklist: true, threepid: { email: { domain: { blacklist: ['evil.example.org'] } } } }
 
 function setup (t: { teardown: (fn: () => unknown) => void }): { dir: string, file: string, url: string } {
   const dir = tempDir(t)

@@ -1,12 +1,14 @@
 import t from 'tap'
 import { decide, decideWithoutInvite, emptySide, compilePattern, type Policy } from '../../src/policy/policy.js'
 
-// ma1sd's order: pending invite (when register.invite) -> blacklist -> whitelist -> allowed.
+// The order (issue 22): blacklist -> pending invite (when register.invite) -> whitelist ->
+// allowed; with invite_overrides_blacklist, ma1sd's: pending invite -> blacklist -> whitelist -> allowed.
 
-function policy (opts: { allowed: boolean, invite: boolean }): Policy {
+function policy (opts: { allowed: boolean, invite: boolean, overrides?: boolean }): Policy {
   const p: Policy = {
     allowed: opts.allowed,
     invite: opts.invite,
+    inviteOverridesBlacklist: opts.overrides ?? false,
     email: { whitelist: emptySide(), blacklist: emptySide() },
     msisdn: { whitelist: emptySide(), blacklist: emptySide() }
   }
@@ -19,8 +21,16 @@ function policy (opts: { allowed: boolean, invite: boolean }): Policy {
   return p
 }
 
-t.test('an invite allows before any blacklist', async (t) => {
-  const d = decide(policy({ allowed: false, invite: true }), 'email', 'u@listed.example', { id: 'inv-1' })
+t.test('a blacklist denies before any invite', async (t) => {
+  const p = policy({ allowed: false, invite: true })
+  t.same(decide(p, 'email', 'u@listed.example', { id: 'inv-1' }), { allowed: false, rule: 'blacklist', detail: 'domain listed.example' })
+  t.same(decide(p, 'email', 'u@bad-pattern.example', { id: 'inv-1' }), { allowed: false, rule: 'blacklist', detail: 'pattern .*@bad-pattern\\.example' })
+  t.same(decide(p, 'email', 'u@nowhere.example', { id: 'inv-1' }), { allowed: true, rule: 'invite', detail: 'inv-1' }, 'an invite still beats the default')
+  t.same(decide(p, 'email', 'u@good.example', { id: 'inv-1' }), { allowed: true, rule: 'invite', detail: 'inv-1' }, 'and comes before the whitelist')
+})
+
+t.test('with invite_overrides_blacklist an invite allows before any blacklist (ma1sd)', async (t) => {
+  const d = decide(policy({ allowed: false, invite: true, overrides: true }), 'email', 'u@listed.example', { id: 'inv-1' })
   t.same(d, { allowed: true, rule: 'invite', detail: 'inv-1' })
 })
 
