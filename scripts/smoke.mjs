@@ -1,14 +1,30 @@
 // The smoke run on a Node line the full suite does not run on (bash .ci/run runs it under Node 26):
-// start the real `regguard` process, one denied and one allowed policed request, one store write
-// (an invite through the admin API, then that address allowed), SIGTERM and a clean exit.
-// Exits 0 with "smoke ok" or 1 naming the step that failed.
+// the command as operators install it (this checkout packed and installed with `npm install -g`
+// by this Node, so native addons are this Node's), one denied and one allowed policed request,
+// one store write (an invite through the admin API, then that address allowed), SIGTERM and a
+// clean exit. Exits 0 with "smoke ok" or 1 naming the step that failed.
+//   node scripts/smoke.mjs [COMMAND]
+// COMMAND: an installed regguard to run instead (or the prefix in REGGUARD_INSTALLED_PREFIX).
 import { spawn } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:http'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
+import { commandIn, installedMarker, packAndInstall } from './install-packed.mjs'
 
 const dir = mkdtempSync(join(tmpdir(), 'regguard-smoke-'))
+let command = process.argv[2]
+const givenPrefix = process.env.REGGUARD_INSTALLED_PREFIX
+if (command === undefined && givenPrefix !== undefined && givenPrefix !== '' && existsSync(installedMarker(givenPrefix))) command = commandIn(givenPrefix)
+if (command === undefined) {
+  try {
+    command = packAndInstall(join(dir, 'prefix'))
+  } catch (err) {
+    console.error(`smoke failed: npm pack and npm install -g of this checkout (${err.message})`)
+    rmSync(dir, { recursive: true, force: true })
+    process.exit(1)
+  }
+}
 const received = []
 const hs = createServer((req, res) => {
   let body = ''
@@ -29,9 +45,10 @@ writeFileSync(join(dir, 'regguard.yaml'), [
   'register: { policy: { allowed: false, threepid: { email: { domain: { whitelist: ["example.org"] } } } } }'
 ].join('\n'))
 
-// the command itself, as systemd and the Dockerfile run it: its shebang finds this node on PATH
+// the installed command itself, as systemd runs it: its shebang finds this node on PATH
 const env = { ...process.env, PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}` }
-const child = spawn('dist/regguard/cli.js', ['--config', join(dir, 'regguard.yaml')], { stdio: ['ignore', 'pipe', 'inherit'], env })
+for (const k of Object.keys(env)) if (k.startsWith('REGGUARD_') || k === 'NODE_OPTIONS') delete env[k]
+const child = spawn(command, ['--config', join(dir, 'regguard.yaml')], { cwd: dir, stdio: ['ignore', 'pipe', 'inherit'], env })
 let out = ''
 const listening = new Promise((resolve, reject) => {
   child.stdout.on('data', (d) => {

@@ -1,7 +1,11 @@
 // The test command (npm test): runs tap over test/, streams its TAP output, and ends with the
 // plain summary line CI reads: "N passed, N failed" (leaf test points, i.e. assertions).
 import { spawn, spawnSync } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { Parser } from 'tap-parser'
+import { packAndInstall } from './install-packed.mjs'
 
 // tap builds its plugin set (package.json "tap.plugin": tsx instead of its ts-node plugin) on
 // the first run of a fresh install, but that run still starts every file with the old loaders:
@@ -9,11 +13,33 @@ import { Parser } from 'tap-parser'
 const built = spawnSync('npx', ['tap', 'build'], { stdio: ['ignore', 'ignore', 'inherit'] })
 if (built.status !== 0) process.exit(built.status ?? 1)
 
-const args = ['tap', 'run', '--reporter=tap', '--disable-coverage', '--timeout=180', ...process.argv.slice(2)]
-const child = spawn('npx', args, { stdio: ['ignore', 'pipe', 'inherit'] })
 let passed = 0
 let failed = 0
 const failures = []
+
+// test/installed/ (and test/e2e/) run the command as operators install it: packed and installed
+// once here, into a temporary prefix their tests find in REGGUARD_INSTALLED_PREFIX. Skipped when
+// the files asked for leave those folders out. A failed install fails the run (those tests then say so too);
+// the rest of the suite still runs.
+const picked = process.argv.slice(2).filter((a) => !a.startsWith('-'))
+const env = { ...process.env }
+let prefix = null
+if (picked.length === 0 || picked.some((a) => /(^|\/)test(\/(installed|e2e)\b|\/?$)/.test(a))) {
+  prefix = mkdtempSync(join(tmpdir(), 'regguard-installed-run-'))
+  env.REGGUARD_INSTALLED_PREFIX = prefix
+  const started = Date.now()
+  try {
+    const bin = packAndInstall(prefix)
+    process.stderr.write(`packed and installed ${bin} in ${((Date.now() - started) / 1000).toFixed(1)} s\n`)
+  } catch (err) {
+    process.stderr.write(`regguard: packing and installing the package failed: ${err.stack ?? err}\n`)
+    failed++
+    failures.push('npm pack and npm install -g of this checkout')
+  }
+}
+
+const args = ['tap', 'run', '--reporter=tap', '--disable-coverage', '--timeout=180', ...process.argv.slice(2)]
+const child = spawn('npx', args, { stdio: ['ignore', 'pipe', 'inherit'], env })
 function watch (parser, name) {
   parser.on('assert', (res) => {
     if (res.skip || res.todo) return
@@ -34,5 +60,6 @@ child.on('close', (code) => {
   if (code !== 0 && failed === 0) { failed = 1; failures.push(`tap exited with code ${code}`) }
   if (failures.length > 0) process.stdout.write('\nFailures:\n' + failures.map((f) => `  - ${f}`).join('\n') + '\n')
   process.stdout.write(`\n${passed} passed, ${failed} failed\n`)
+  if (prefix !== null) rmSync(prefix, { recursive: true, force: true })
   process.exit(code === 0 && failed === 0 ? 0 : 1)
 })
