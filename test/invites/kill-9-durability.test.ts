@@ -9,7 +9,7 @@ import { ADMIN_TOKEN, adminCall, listInvites } from './helpers.js'
 import { asInstalled } from '../helpers/cli-path.js'
 
 // An invite the admin API answered 201 for is committed: it survives `kill -9` of the real
-// regguard process (dist/regguard/cli.js: run `npm run build` first), even mid-burst.
+// regguard process (dist/src/cli.js: run `npm run build` first), even mid-burst.
 
 t.setTimeout(180_000)
 

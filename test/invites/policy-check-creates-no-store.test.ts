@@ -6,7 +6,7 @@ import { tempDir } from '../store/backends.js'
 import { asInstalled } from '../helpers/cli-path.js'
 
 // `regguard policy check` only reads: with no SQLite file yet there are no invites, and asking
-// must not create the file (or its directory). Runs dist/regguard/cli.js (`npm run build`).
+// must not create the file (or its directory). Runs dist/src/cli.js (`npm run build`).
 
 t.setTimeout(60_000)
 

@@ -6,7 +6,7 @@ import { tempDir } from '../store/backends.js'
 import { asInstalled } from '../helpers/cli-path.js'
 
 // `regguard serve` with a store it cannot open stops at start-up (exit 2) with one line that
-// names storage.url and the reason, never listening. Runs dist/regguard/cli.js (`npm run build`).
+// names storage.url and the reason, never listening. Runs dist/src/cli.js (`npm run build`).
 
 t.setTimeout(120_000)
 

@@ -11,7 +11,7 @@ import { ADMIN_TOKEN, addInvite, sleep } from '../invites/helpers.js'
 import { requestEmailToken } from '../helpers/register.js'
 import { dropSchema, PG_URL } from './backends.js'
 
-// The real process (dist/regguard/cli.js): PostgreSQL and Redis cut under it, the way a restart does
+// The real process (dist/src/cli.js): PostgreSQL and Redis cut under it, the way a restart does
 // it. It used to exit at once on the unhandled 'error' of a pg client; it must keep running,
 // refuse what needs the store for the time being, and recover by itself.
 
