@@ -136,7 +136,7 @@ export class Metrics {
 
   readonly mxLookups = new Counter({
     name: 'regguard_mx_lookups_total',
-    help: 'Mail-server lookups for the mx rules, by result (hosts, no_mail, failed, cached)',
+    help: 'Mail-server lookups for the mx rules, by result (hosts, no_mail, failed, cached, over_cap: not made, past dns.max_lookups or dns.max_lookups_per_client)',
     labelNames: ['result'] as const,
     registers: [this.registry]
   })

@@ -37,7 +37,10 @@ export function listsBranch (): Branch {
 export function dnsBranch (): Branch {
   return {
     servers: list('DNS servers for the mail-server checks: "IP" or "IP:PORT" ("[IPv6]:PORT"). Empty: the system\'s (resolv.conf).', 'dns-server-list'),
-    timeout_ms: { doc: 'How long one lookup may take in all (servers are tried in turn within it); past it register.policy.threepid.email.mx.on_error applies.', format: 'nat', default: 3000 }
+    timeout_ms: { doc: 'How long one lookup may take in all (servers are tried in turn within it); past it register.policy.threepid.email.mx.on_error applies.', format: 'nat', default: 3000 },
+    failure_ttl_ms: { doc: 'How long a failed lookup (timeout, SERVFAIL, an answer too long to read) is remembered before the domain is asked again, and the least time a negative answer (no such domain, no mail) is kept whatever its TTL (0: failures are not kept).', format: 'nat', default: 15000 },
+    max_lookups: { doc: 'Most lookups made at once in all (requests for a domain already being looked up wait for that one). A lookup beyond it is not made and counts as a failed one: register.policy.threepid.email.mx.on_error applies, as on a timeout (0: no limit).', format: 'nat', default: 32 },
+    max_lookups_per_client: { doc: 'Most lookups one client IP (IPv6 by its register.rate_limit.ipv6_prefix network) may have made at once; beyond it as dns.max_lookups (0: no limit).', format: 'nat', default: 4 }
   }
 }
 

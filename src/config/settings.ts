@@ -53,7 +53,8 @@ export interface Settings {
   storage: { url: string, timeout_ms: number }
   /** refresh in milliseconds */
   lists: { refresh: number, timeout_ms: number, max_bytes: number, cache_dir: string }
-  dns: { servers: string[], timeout_ms: number }
+  /** milliseconds; max_* 0: no limit */
+  dns: { servers: string[], timeout_ms: number, failure_ttl_ms: number, max_lookups: number, max_lookups_per_client: number }
   /** ttl in milliseconds */
   invites: {
     ttl: number

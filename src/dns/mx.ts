@@ -1,5 +1,6 @@
 import { getServers } from 'node:dns'
 import { canonicalDomain } from '../synapse/canonical.js'
+import { clientKey } from '../ratelimit/client-key.js'
 import type { MxFacts } from '../policy/mx-rules.js'
 import type { Settings } from '../config/settings.js'
 import type { QueryResult, QueryType } from './client.js'
@@ -25,6 +26,13 @@ async function query (servers: DnsServer[], name: string, type: QueryType, deadl
 
 export type MxLookup = (domain: string) => Promise<MxFacts>
 
+/**
+ * A lookup over dns.max_lookups or dns.max_lookups_per_client is not made: it is answered as a
+ * lookup that failed, so register.policy.threepid.email.mx.on_error decides, exactly as on a DNS
+ * timeout (deny: a temporary refusal the client may retry; allow: the other rules decide).
+ */
+export const OVER_CAP: MxFacts = Object.freeze({ kind: 'failed', why: 'too many DNS lookups at once' })
+
 interface Cached { facts: MxFacts, expiresAt: number }
 
 export interface MxCounters { inc: (labels: { result: string }) => void }
@@ -42,9 +50,14 @@ const hostName = (exchange: string): string => {
 export class MxResolver {
   private servers: DnsServer[] = []
   private timeoutMs = 3000
+  private failureTtlMs = 0
+  private maxLookups = 0
+  private maxPerClient = 0
   private key = ''
   private cache = new Map<string, Cached>()
   private inFlight = new Map<string, Promise<MxFacts>>()
+  /** Lookups being made for each client (its lookups that joined another's are not counted) */
+  private readonly perClient = new Map<string, number>()
 
   constructor (dns: Settings['dns'], private readonly counters?: MxCounters) {
     this.configure(dns)
@@ -59,9 +72,24 @@ export class MxResolver {
     this.key = key
     this.servers = servers
     this.timeoutMs = dns.timeout_ms
+    this.failureTtlMs = dns.failure_ttl_ms
+    this.maxLookups = dns.max_lookups
+    this.maxPerClient = dns.max_lookups_per_client
   }
 
-  readonly lookup: MxLookup = async (domain) => {
+  /** Lookups being made now (each asks DNS up to three questions) */
+  get active (): number { return this.inFlight.size }
+
+  /** A lookup with no client of its own (the admin API, the CLI): only dns.max_lookups holds */
+  readonly lookup: MxLookup = async (domain) => await this.lookupAs(null, domain)
+
+  /** The lookups of one client, counted as the rate limits count it, under dns.max_lookups_per_client too */
+  lookupFor (ip: string, ipv6Prefix: number): MxLookup {
+    const client = clientKey(ip, ipv6Prefix)
+    return async (domain) => await this.lookupAs(client, domain)
+  }
+
+  private async lookupAs (client: string | null, domain: string): Promise<MxFacts> {
     const now = Date.now()
     const hit = this.cache.get(domain)
     if (hit !== undefined && hit.expiresAt > now) {
@@ -69,21 +97,40 @@ export class MxResolver {
       return hit.facts
     }
     // concurrent requests for one domain share one lookup
-    let pending = this.inFlight.get(domain)
-    if (pending === undefined) {
-      pending = this.ask(domain).finally(() => this.inFlight.delete(domain))
-      this.inFlight.set(domain, pending)
-    }
-    return await pending
+    const pending = this.inFlight.get(domain)
+    if (pending !== undefined) return await pending
+    if (this.maxLookups > 0 && this.inFlight.size >= this.maxLookups) return this.overCap()
+    const mine = client === null ? 0 : this.perClient.get(client) ?? 0
+    if (client !== null && this.maxPerClient > 0 && mine >= this.maxPerClient) return this.overCap()
+    if (client !== null) this.perClient.set(client, mine + 1)
+    const asked = this.ask(domain).finally(() => {
+      this.inFlight.delete(domain)
+      if (client === null) return
+      const left = (this.perClient.get(client) ?? 1) - 1
+      if (left <= 0) this.perClient.delete(client)
+      else this.perClient.set(client, left)
+    })
+    this.inFlight.set(domain, asked)
+    return await asked
+  }
+
+  private overCap (): MxFacts {
+    this.counters?.inc({ result: 'over_cap' })
+    return OVER_CAP
   }
 
   private async ask (domain: string): Promise<MxFacts> {
     const { facts, ttl } = await mailHosts(this.servers, domain, Date.now() + this.timeoutMs)
     this.counters?.inc({ result: facts.kind === 'hosts' ? 'hosts' : facts.kind === 'no-mail' ? 'no_mail' : 'failed' })
-    // a failure is not kept: the next request asks again
-    if (facts.kind !== 'failed' && ttl > 0) {
+    // a failure (a timeout, SERVFAIL, an answer too long to read) is kept for dns.failure_ttl_ms,
+    // and a negative answer at least that long: asking a name server that has just failed again
+    // at once, for each request naming the domain, is the load the cache is there to spare
+    const keepMs = facts.kind === 'failed'
+      ? this.failureTtlMs
+      : facts.kind === 'no-mail' ? Math.max(Math.min(ttl, MAX_CACHE_SECONDS) * 1000, this.failureTtlMs) : Math.min(ttl, MAX_CACHE_SECONDS) * 1000
+    if (keepMs > 0) {
       if (this.cache.size >= MAX_CACHE_ENTRIES) this.cache.clear()
-      this.cache.set(domain, { facts, expiresAt: Date.now() + Math.min(ttl, MAX_CACHE_SECONDS) * 1000 })
+      this.cache.set(domain, { facts, expiresAt: Date.now() + keepMs })
     }
     return facts
   }

@@ -72,7 +72,7 @@ export function requestTokenHandler () {
       const maybeInvited = config.policy.invite && ctx.inviteIndex.mayHave(parsed.medium, parsed.address)
       ;({ decision } = decideAtOnce(config.policy, parsed.medium, parsed.address, maybeInvited) ?? await decideAddress(config.policy, parsed.medium, parsed.address, {
         findInvite: maybeInvited ? () => pendingInvite(ctx.store, config.policy, parsed.medium, parsed.address, ctx.inviteIndex) : null,
-        lookupMx: ctx.mx.lookup
+        lookupMx: ctx.mx.lookupFor(request.ip, register.rate_limit.ipv6_prefix)
       }))
     } catch (err) {
       if (!(err instanceof StoreUnavailableError)) throw err
