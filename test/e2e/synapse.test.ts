@@ -8,6 +8,9 @@ import { startGate, type Gate } from './installed-gate.js'
 // port only. One file, run in order: the rig has fixed ports, so one instance per machine.
 // allowed.test may register, denied.test may not unless invited (installed-gate.ts's policy).
 
+// the rig starts in seconds and each registration takes one or two; a loaded CI machine is slower
+t.setTimeout(240_000)
+
 const missing = rigMissing()
 if (missing !== null) {
   // CI sets the rig up (.ci/run): there, a missing rig is a failure, not a reason to skip

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 
 // The real Synapse 1.67 rig of ../shared/synapse (its README.txt), set up by
@@ -75,8 +75,9 @@ export async function stopRig (): Promise<void> {
 /**
  * Restarts Synapse alone on a variant of the rig's homeserver.yaml (same database, ports and
  * mail): each top-level key of `changes` is removed from a copy, then set to its YAML value.
- * start.sh only knows the rig's own file, so this Synapse is started here, with start.sh's
- * environment; its pid goes where stop.sh finds it, and stopRig() or freshRig() ends it.
+ * The running Synapse (start.sh's) is stopped and, since start.sh only knows the rig's own file,
+ * this one is started here with start.sh's environment; the SMTP sink and the identity stand-in
+ * keep running. Its pid goes where stop.sh finds it, so stopRig() or freshRig() ends it.
  */
 export async function restartSynapseWith (changes: Record<string, string>): Promise<void> {
   const conf = readFileSync(join(RIG_DIR, 'conf', 'homeserver.yaml'), 'utf8')
@@ -91,34 +92,39 @@ export async function restartSynapseWith (changes: Record<string, string>): Prom
   }
   const variant = join(RIG_DIR, 'conf', 'homeserver-e2e-variant.yaml')
   writeFileSync(variant, kept.join('\n') + '\n' + Object.entries(changes).map(([k, v]) => `${k}: ${v}`).join('\n') + '\n')
-  await rigScript('stop.sh')
-  // the SMTP sink and the stand-in come back as start.sh starts them; Synapse is then replaced
-  await rigScript('start.sh')
   const pidFile = join(RIG_DIR, 'run', 'synapse.pid')
   const pid = Number(readFileSync(pidFile, 'utf8').trim())
+  // as stop.sh does: only a process that is the rig's Synapse (a pid can be reused)
+  if (!readFileSync(`/proc/${pid}/cmdline`, 'latin1').includes('synapse.app.homeserver')) throw new Error(`pid ${pid} of ${pidFile} is not Synapse`)
   process.kill(pid, 'SIGTERM')
   for (let i = 0; i < 200 && alive(pid); i++) await sleep(50)
+  if (alive(pid)) process.kill(pid, 'SIGKILL')
+  for (let i = 0; i < 40 && alive(pid); i++) await sleep(50)
   if (alive(pid)) throw new Error(`Synapse (pid ${pid}) did not stop`)
-  const child = spawn('/usr/bin/python3', ['-m', 'synapse.app.homeserver', '-c', variant], {
-    cwd: RIG_DIR,
-    env: { ...cleanEnv({ PYTHONPATH: `${RIG_DIR}/src:${RIG_DIR}/pylib`, PYTHONNOUSERSITE: '1' }) },
-    stdio: 'ignore',
-    detached: true
-  })
+  // start.sh's environment: Debian's python3 with Debian's packages, none of a caller's settings
+  const env = cleanEnv({ PYTHONPATH: `${RIG_DIR}/src:${RIG_DIR}/pylib`, PYTHONNOUSERSITE: '1' })
+  for (const k of ['PYTHONHOME', 'PYTHONSTARTUP', 'PYTHONUSERBASE', 'VIRTUAL_ENV']) delete env[k]
+  const out = openSync(join(RIG_DIR, 'logs', 'synapse-e2e-variant.stdout'), 'a')
+  const child = spawn('/usr/bin/python3', ['-m', 'synapse.app.homeserver', '-c', variant], { cwd: RIG_DIR, env, stdio: ['ignore', out, out], detached: true })
+  closeSync(out)
   child.unref()
   writeFileSync(pidFile, `${String(child.pid)}\n`)
   const until = Date.now() + 120_000
+  let last: unknown = null
   while (Date.now() < until) {
     if (child.exitCode !== null) throw new Error(`Synapse on ${variant} exited ${child.exitCode} (see ${RIG_DIR}/logs)`)
     try {
       const r = await fetch(`${SYNAPSE_URL}/_matrix/client/versions`)
+      await r.arrayBuffer()
       if (r.ok) return
-    } catch {
-      // not listening yet
+      last = `status ${r.status}`
+    } catch (err) {
+      // not listening yet: kept for the message below
+      last = err
     }
     await sleep(100)
   }
-  throw new Error(`Synapse on ${variant} did not answer within 120 s`)
+  throw new Error(`Synapse on ${variant} did not answer within 120 s (last: ${String(last)})`)
 }
 
 function alive (pid: number): boolean {
