@@ -17,7 +17,7 @@ import { commandIn, installedMarker, packAndInstall as packAndInstallInto, ROOT 
 
 /** Packs and installs this checkout into `prefix`; returns the installed command's path. */
 export function packAndInstall (prefix: string): string {
-  return packAndInstallInto(prefix) as string
+  return packAndInstallInto(prefix)
 }
 
 const SOURCES = ['src', 'console', 'bench', 'package.json', 'package-lock.json', 'scripts', 'config', 'docs', 'tsconfig.json', 'README.md']
@@ -39,10 +39,10 @@ export function installedCommand (): string {
   const given = process.env.REGGUARD_INSTALLED_PREFIX
   if (given !== undefined && given !== '') {
     if (!existsSync(installedMarker(given))) throw new Error(`REGGUARD_INSTALLED_PREFIX=${given} holds no finished install`)
-    return commandIn(given) as string
+    return commandIn(given)
   }
   const prefix = join(tmpdir(), `regguard-installed-${checkoutState()}`)
-  if (existsSync(installedMarker(prefix))) return commandIn(prefix) as string
+  if (existsSync(installedMarker(prefix))) return commandIn(prefix)
   // several test files may ask at once: the first to make the lock folder installs
   const lock = `${prefix}.lock`
   try {
@@ -51,7 +51,7 @@ export function installedCommand (): string {
     if ((err as { code?: string }).code !== 'EEXIST') throw err
     const until = Date.now() + 10 * 60_000
     while (!existsSync(installedMarker(prefix)) && existsSync(lock) && Date.now() < until) execFileSync('sleep', ['1'])
-    if (existsSync(installedMarker(prefix))) return commandIn(prefix) as string
+    if (existsSync(installedMarker(prefix))) return commandIn(prefix)
     throw new Error(`another process was installing into ${prefix} and did not finish`)
   }
   try {
