@@ -129,6 +129,29 @@ t.test('invites add, list and revoke on the store a running regguard shares', as
   t.match(after.stdout.trim().split('\n')[1] ?? '', new RegExp(`^${id as string}\\temail\\tann@partner\\.test\\trevoked`), 'listed as revoked')
 })
 
+t.test('invites import (all or nothing) and invites revoke --inviter', async (t) => {
+  const { dir, file } = configFile(t, POLICY)
+  const csv = join(dir, 'invites.csv')
+  writeFileSync(csv, 'email,one@partner.test\nmsisdn,+44 7700 900111\n')
+  const imported = await runCommand(t, ['invites', 'import', '--config', file, csv])
+  t.equal(imported.code, 0, imported.stderr)
+  t.equal(imported.stdout, `imported 2 invites from ${csv}\n`)
+  const bad = join(dir, 'bad.csv')
+  writeFileSync(bad, 'email,two@partner.test\nemail,not an address\n')
+  const refused = await runCommand(t, ['invites', 'import', '--config', file, bad])
+  t.not(refused.code, 0, 'a file with a bad line is refused')
+  t.match(refused.stderr, /^regguard: /)
+  const list = await runCommand(t, ['invites', 'list', '--config', file])
+  t.same(list.stdout.trim().split('\n').slice(1).map((r) => r.split('\t')[2]), ['one@partner.test', '447700900111'], 'nothing of the refused file was added')
+  t.equal((await runCommand(t, ['policy', 'check', '--config', file, 'email', 'one@partner.test'])).code, 0, 'an imported invite allows')
+
+  const added = await runCommand(t, ['invites', 'add', '--config', file, 'email', 'three@partner.test'])
+  t.equal(added.code, 0)
+  const byInviter = await runCommand(t, ['invites', 'revoke', '--config', file, '--inviter', '@nobody:example.org'])
+  t.equal(byInviter.code, 0, byInviter.stderr)
+  t.equal(byInviter.stdout, 'revoked 0 invites of @nobody:example.org\n')
+})
+
 t.test('lists refresh and lists status: the live lists fetched into lists.cache_dir', async (t) => {
   const lists = await startListServer(t)
   lists.serve('/bl.txt', { body: 'mailinator.example\ntrash.example\n', etag: '"v1"' })
