@@ -1,8 +1,8 @@
 // The smoke run on a Node line the full suite does not run on (bash .ci/run runs it under Node 26):
 // the command as operators install it (this checkout packed and installed with `npm install -g`
 // by this Node, so native addons are this Node's), one denied and one allowed policed request,
-// one store write (an invite through the admin API, then that address allowed), SIGTERM and a
-// clean exit. Exits 0 with "smoke ok" or 1 naming the step that failed.
+// one store write (an invite through the admin API, then that address allowed), an invite
+// learned from a createRoom (whoami asked of the homeserver), SIGTERM and a clean exit. Exits 0 with "smoke ok" or 1 naming the step that failed.
 //   node scripts/smoke.mjs [COMMAND]
 // COMMAND: an installed regguard to run instead (or the prefix in REGGUARD_INSTALLED_PREFIX).
 import { spawn } from 'node:child_process'
@@ -32,7 +32,10 @@ const hs = createServer((req, res) => {
   req.on('end', () => {
     received.push({ url: req.url, body })
     res.writeHead(200, { 'Content-Type': 'application/json' })
-    res.end(req.url.includes('requestToken') ? '{"sid":"smoke"}' : '{}')
+    // whoami and createRoom as Synapse answers them: invite learning asks who the inviter is
+    if (req.url.startsWith('/_matrix/client/v3/account/whoami')) res.end('{"user_id":"@alice:localhost","device_id":"D","is_guest":false}')
+    else if (req.url.startsWith('/_matrix/client/v3/createRoom')) res.end('{"room_id":"!smoke:localhost"}')
+    else res.end(req.url.includes('requestToken') ? '{"sid":"smoke"}' : '{}')
   })
 })
 await new Promise((resolve) => hs.listen(0, '127.0.0.1', resolve))
@@ -72,6 +75,17 @@ if ((await ask('alice@example.org')).status !== 200) fail('allowed requestToken 
 const add = await fetch(admin + '/_regguard/admin/v1/invites', { method: 'POST', headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ medium: 'email', address: 'bob@invited.example' }) })
 if (add.status !== 201) fail(`store write (invite add) answered ${add.status}`)
 if ((await ask('bob@invited.example')).status !== 200) fail('the invited address was not allowed')
+// an invite made through regguard (createRoom with invite_3pid) is learned: whoami through its pool
+const created = await fetch(proxy + '/_matrix/client/v3/createRoom', { method: 'POST', headers: { Authorization: 'Bearer alice-token', 'Content-Type': 'application/json' }, body: JSON.stringify({ invite_3pid: [{ id_server: 'is.example', id_access_token: 'x', medium: 'email', address: 'carol@learned.example' }] }) })
+if (created.status !== 200) fail(`createRoom answered ${created.status}`)
+let learned = false
+for (let i = 0; i < 100 && !learned; i++) {
+  const list = await fetch(admin + '/_regguard/admin/v1/invites?medium=email&address=carol%40learned.example', { headers: { Authorization: `Bearer ${token}` } })
+  learned = (await list.json()).invites?.length === 1
+  if (!learned) await new Promise((resolve) => setTimeout(resolve, 50))
+}
+if (!learned) fail(`the invite made through createRoom was not learned (${out.split('\n').filter((l) => l.includes('invite not learned')).join(' ') || 'no log line'})`)
+if ((await ask('carol@learned.example')).status !== 200) fail('the learned invite did not allow its address')
 child.kill('SIGTERM')
 const code = await new Promise((resolve) => child.on('exit', resolve))
 hs.close()
