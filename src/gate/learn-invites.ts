@@ -13,6 +13,8 @@ import { rawPath, type InviteRoute } from './routes.js'
 import { parseJsonObject } from '../synapse/token-request.js'
 import { hasBody, readBody } from './body.js'
 import { forwardAsReceived } from './upstream.js'
+import { sendError } from '../reply.js'
+import { StoreUnavailableError } from '../store/guarded.js'
 
 // Room invites and createRoom: forwarded byte for byte, and a body of at most 64 KiB is kept,
 // so that a 3PID invite the homeserver made can open registration for the invited address
@@ -27,6 +29,10 @@ import { forwardAsReceived } from './upstream.js'
 // - the inviter is the user the homeserver names for the request's own token (whoami), and
 //   must match invites.learn.inviters; with homeserver.admin_token, not deactivated or
 //   shadow-banned (a shadow-banned user's invite is answered 200 and invites nobody);
+// - an account that registered through regguard with a learned invite teaches none
+//   (invites.learn.invitees_may_invite: false), so invites do not compound;
+// - a PUT whose requester whoami cannot name is answered 503 and not forwarded: its transaction
+//   key cannot be claimed whole, and forwarding it would let a replay of it teach later;
 // - at most invites.learn.per_inviter per window, and no createRoom with more than
 //   invites.learn.max_per_request entries.
 // Whatever is not learned is still forwarded unchanged, logged and counted.
@@ -39,7 +45,7 @@ const LOOKUP_TIMEOUT_MS = 10_000
 export type NotLearned =
   | 'too-large' | 'too-many' | 'replay' | 'concurrent' | 'no-token' | 'whoami-failed' | 'form-body'
   | 'inviter-not-trusted' | 'inviter-deactivated' | 'inviter-shadow-banned' | 'admin-api-failed'
-  | 'per-inviter-limit' | 'store-error'
+  | 'per-inviter-limit' | 'store-error' | 'inviter-invited'
 
 interface Identity { tokenHash: string, who: Requester | null }
 
@@ -118,6 +124,15 @@ export function learnInvitesHandler (appCtx: AppContext) {
     let claimFailed = false
     if (isPut) {
       const id = await identityP
+      if (id !== null && id !== 'form-body' && id.who === null) {
+        ctx.metrics.invitesNotLearned.inc({ reason: 'whoami-failed' })
+        request.log.warn({ reason: 'whoami-failed', method }, 'PUT refused: the homeserver did not say who sent it')
+        // a body not read whole (over the copy limit) is not read to its end just to keep the connection
+        const unread = copy === null
+        sendError(res, 'STORE_UNAVAILABLE', 'The homeserver could not say who sent this request; please try again', undefined, unread ? { Connection: 'close' } : undefined)
+        if (unread) res.once('finish', () => req.socket.destroy())
+        return
+      }
       if (id !== null && id !== 'form-body') {
         keys = txnKeys(path, id.tokenHash, id.who)
         try {
@@ -172,6 +187,18 @@ export function learnInvitesHandler (appCtx: AppContext) {
     if (id.who === null) { refuse('whoami-failed', null); return }
     const inviter = id.who.user_id
     if (!inviterMatcher(inviterPatterns(learn.inviters, settings.homeserver.server_name))(inviter)) { refuse('inviter-not-trusted', inviter); return }
+    if (!learn.invitees_may_invite) {
+      let registered
+      try {
+        registered = await ctx.store.registrations.get(inviter)
+      } catch (err) {
+        if (!(err instanceof StoreUnavailableError)) throw err
+        request.log.error({ err }, 'could not read the inviter\'s registration record')
+        refuse('store-error', inviter)
+        return
+      }
+      if (registered !== null && registered.invite_source === 'traffic') { refuse('inviter-invited', inviter); return }
+    }
     const adminToken = settings.homeserver.admin_token
     if (adminToken !== '') {
       const standing = await accountStanding(ctx.pool, adminToken, inviter, Math.min(settings.homeserver.timeout_ms, LOOKUP_TIMEOUT_MS))

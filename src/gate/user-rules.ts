@@ -87,6 +87,19 @@ export function registerUsernameAllowed (ctx: AppContext, request: GateRequest, 
   return false
 }
 
+/**
+ * The username a UIA session keeps (recorded when it was judged), judged again when a request
+ * continues the session without one of its own; false when refused (and answered).
+ */
+export function sessionUsernameAllowed (ctx: AppContext, request: GateRequest, res: ServerResponse, localpart: string): boolean {
+  const rules = ctx.runtime().config.policy.username
+  if (!hasUsernameRules(rules)) return true
+  const d = decideUsername(rules, localpart)
+  if (d.allowed) return true
+  refuseUsername(ctx, request, res, 'register', { ...d, detail: `${d.detail} (the session's username, judged again)` })
+  return false
+}
+
 function refuseUsername (ctx: AppContext, request: GateRequest, res: ServerResponse, endpoint: GatedEndpoint, d: UsernameDecision): void {
   request.log.info({ endpoint, decision: 'deny', rule: d.rule, detail: d.detail, client_ip: request.ip }, 'username refused')
   ctx.metrics.decisions.inc({ endpoint, medium: 'none', result: 'deny', rule: 'username' })

@@ -1,4 +1,4 @@
-import type { Kysely, Selectable } from 'kysely'
+import { sql, type Kysely, type Selectable } from 'kysely'
 import type { Medium } from '../synapse/canonical.js'
 import { num } from './rows.js'
 import type { Database, RegistrationsTable, UiaTable } from './schema.js'
@@ -32,6 +32,7 @@ export function kyselyUia (db: Kysely<Database>): UiaStore {
         invite_id: t?.invite_id ?? null,
         invite_source: t?.invite_source ?? null,
         username: what.username ?? null,
+        target: what.target ?? null,
         expires_at: expiresAt
       }
       await db.insertInto('regguard_uia').values(row)
@@ -40,13 +41,15 @@ export function kyselyUia (db: Kysely<Database>): UiaStore {
             ? { medium: eb.ref('excluded.medium'), address: eb.ref('excluded.address'), invite_id: eb.ref('excluded.invite_id'), invite_source: eb.ref('excluded.invite_source') }
             : {}),
           ...(what.username !== undefined ? { username: eb.ref('excluded.username') } : {}),
+          // the URI a session was opened with never changes
+          ...(what.target !== undefined ? { target: sql<string>`COALESCE(regguard_uia.target, excluded.target)` } : {}),
           expires_at: eb.ref('excluded.expires_at')
         })))
         .execute()
     },
     async get (session, now) {
       const r = await db.selectFrom('regguard_uia').selectAll().where('session', '=', session).where('expires_at', '>', now).executeTakeFirst()
-      return r === undefined ? null : { session: r.session, threepid: passed(r), username: r.username, expires_at: num(r.expires_at) }
+      return r === undefined ? null : { session: r.session, threepid: passed(r), username: r.username, target: r.target, expires_at: num(r.expires_at) }
     }
   }
 }

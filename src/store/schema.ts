@@ -62,6 +62,7 @@ export interface UiaTable {
   invite_id: string | null
   invite_source: string | null
   username: string | null
+  target: string | null
   expires_at: number | string
 }
 

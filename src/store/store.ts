@@ -115,6 +115,8 @@ export interface UiaRecord {
   threepid: PassedThreepid | null
   /** The lower-cased localpart last judged by the username rules in it */
   username: string | null
+  /** The /register request target that opened it (Synapse binds a session to its URI) */
+  target: string | null
   expires_at: number
 }
 
@@ -124,7 +126,7 @@ export interface UiaStore {
    * a username replaces the one before; absent fields keep what is there. Also forgets
    * records expired at `now`, now and then.
    */
-  note: (session: string, what: { threepid?: PassedThreepid, username?: string }, expiresAt: number, now: number) => Promise<void>
+  note: (session: string, what: { threepid?: PassedThreepid, username?: string, target?: string }, expiresAt: number, now: number) => Promise<void>
   /** The record, unless unknown or expired at `now` */
   get: (session: string, now: number) => Promise<UiaRecord | null>
 }
@@ -211,6 +213,11 @@ export interface DecisionStore {
   summary: (sinceMs: number, now: number) => Promise<DecisionCount[]>
   /** Deletes decisions recorded before `before`; returns how many. */
   sweep: (before: number) => Promise<number>
+  /**
+   * Deletes the oldest rows (by id) so that at most `maxRows` remain; returns how many decisions
+   * they stood for (their counts). Ids only grow, with gaps at most: gaps make it keep fewer.
+   */
+  trim: (maxRows: number) => Promise<number>
 }
 
 export interface Store {

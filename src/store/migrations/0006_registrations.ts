@@ -2,7 +2,7 @@ import type { Kysely, Migration } from 'kysely'
 
 // Issue 22: what regguard itself let through /register. `regguard_uia`: per user-interactive
 // auth session, the 3PID stage regguard passed (and the invite that allowed its address) and
-// the username last judged, so the request that completes the session can be judged against
+// the username last judged and the /register target that opened it, so the request that completes the session can be judged against
 // them. `regguard_registrations`: the account Synapse answered for such a session, so an account
 // that registered through a learned invite can be told apart when it invites in turn.
 
@@ -15,6 +15,7 @@ export const registrationsMigration: Migration = {
       .addColumn('invite_id', 'text')
       .addColumn('invite_source', 'text')
       .addColumn('username', 'text')
+      .addColumn('target', 'text')
       .addColumn('expires_at', 'bigint', (c) => c.notNull())
       .execute()
     await db.schema.createIndex('regguard_uia_by_expiry').on('regguard_uia').column('expires_at').execute()
