@@ -2,7 +2,8 @@
 // the command as operators install it (this checkout packed and installed with `npm install -g`
 // by this Node, so native addons are this Node's), one denied and one allowed policed request,
 // one store write (an invite through the admin API, then that address allowed), an invite
-// learned from a createRoom (whoami asked of the homeserver), SIGTERM and a clean exit. Exits 0 with "smoke ok" or 1 naming the step that failed.
+// learned from a createRoom (whoami asked of the homeserver), SIGTERM and a clean exit.
+// Exits 0 with "smoke ok" or 1 naming the step that failed.
 //   node scripts/smoke.mjs [COMMAND]
 // COMMAND: an installed regguard to run instead (or the prefix in REGGUARD_INSTALLED_PREFIX).
 import { spawn } from 'node:child_process'
