@@ -1,6 +1,6 @@
 import t, { type Test } from 'tap'
 import { fileURLToPath } from 'node:url'
-import { accountExists, freshRig, installClients, mailFiles, mailFor, makeAdmin, restartSynapseWith, rigMissing, runClient, sleep, stopRig, SYNAPSE_URL } from '../helpers/synapse.js'
+import { accountExists, freshRig, holdRig, installClients, mailFiles, mailFor, makeAdmin, restartSynapseWith, rigMissing, runClient, sleep, stopRig, SYNAPSE_URL } from '../helpers/synapse.js'
 import { startGate, type Gate } from './installed-gate.js'
 
 // End to end: the installed `regguard` command in front of a real Synapse 1.67 (the rig of
@@ -22,8 +22,12 @@ if (missing !== null) {
 
 async function suite (): Promise<void> {
   const clientsSrc = fileURLToPath(new URL('./clients/', import.meta.url))
-  await freshRig()
+  // one run at a time on a machine; teardowns run last first: the gates stop, then the rig,
+  // then the rig is let go
+  const release = await holdRig()
+  t.teardown(release)
   t.teardown(stopRig)
+  await freshRig()
   installClients(clientsSrc)
   const ADMIN = '@rgadmin:localhost'
   const adminToken = await makeAdmin('rgadmin', 'rig-admin-Passw0rd')

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 
 // The real Synapse 1.67 rig of ../shared/synapse (its README.txt), set up by
@@ -60,6 +60,38 @@ async function rigScript (name: string): Promise<Ran> {
   const r = await run(join(RIG_DIR, name), [], { cwd: RIG_DIR, timeoutMs: 240_000 })
   if (r.code !== 0) throw new Error(`${RIG_DIR}/${name} exited ${String(r.code)}:\n${r.stdout}\n${r.stderr}`)
   return r
+}
+
+/**
+ * Holds the rig for this process (the file RIG_DIR/run/e2e.lock names its pid), waiting while a
+ * live process holds it; a lock whose process is gone is taken over. Returns the release.
+ */
+export async function holdRig (waitMs = 180_000): Promise<() => void> {
+  const lock = join(RIG_DIR, 'run', 'e2e.lock')
+  mkdirSync(join(RIG_DIR, 'run'), { recursive: true })
+  const until = Date.now() + waitMs
+  for (;;) {
+    try {
+      writeFileSync(lock, `${process.pid}\n`, { flag: 'wx' })
+      return () => { if (readPid(lock) === process.pid) rmSync(lock, { force: true }) }
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+    }
+    const holder = readPid(lock)
+    if (holder !== null && !alive(holder)) { rmSync(lock, { force: true }); continue }
+    if (Date.now() > until) throw new Error(`the rig in ${RIG_DIR} is held by pid ${String(holder)} (${lock})`)
+    await sleep(500)
+  }
+}
+
+function readPid (file: string): number | null {
+  try {
+    const n = Number(readFileSync(file, 'utf8').trim())
+    return Number.isInteger(n) && n > 0 ? n : null
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null
+    throw err
+  }
 }
 
 /** A fresh rig: stopped, database, mail and stand-in state wiped, started again. */
