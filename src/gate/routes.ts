@@ -28,7 +28,20 @@ export interface AvailableRoute { kind: 'available' }
 
 export interface ForwardRoute { kind: 'forward' }
 
-export type Route = TokenRoute | InviteRoute | RegisterRoute | AvailableRoute | ForwardRoute
+/**
+ * The other doors to a 3PID or an account (issue 22), one handler (guarded.ts):
+ * - threepidAdd: POST /account/3pid/add (sid, client_secret) and the legacy POST /account/3pid
+ *   (threePidCreds / three_pid_creds), which bind a validated 3PID to an existing account;
+ * - uiaFallback: POST /auth/{stage}/fallback/web, a UIA stage completed outside /register;
+ * - sso: /_synapse/client/pick_username/* and /_synapse/client/sso_register, SSO's
+ *   registration of new accounts.
+ */
+export type GuardedRoute =
+  | { kind: 'guarded', action: 'threepidAdd', spelling: 'add' | 'legacy' }
+  | { kind: 'guarded', action: 'uiaFallback', stage: string, prefix: string }
+  | { kind: 'guarded', action: 'sso' }
+
+export type Route = TokenRoute | InviteRoute | RegisterRoute | AvailableRoute | GuardedRoute | ForwardRoute
 
 interface RouteEntry {
   methods: readonly string[]
@@ -72,8 +85,50 @@ export const ROUTE_TABLE: readonly RouteEntry[] = [
       ? null
       : { kind: 'invite', action: m[1] !== undefined ? 'roomInvite' : 'createRoom', rawRoomId: m[1] ?? null },
     why: '3PID room invites the homeserver accepts teach pending invites'
+  },
+  {
+    // ThreepidAddRestServlet ("/account/3pid/add$") and ThreepidRestServlet ("/account/3pid$");
+    // /account/3pid/bind is not here: it binds an identity server's session at that identity
+    // server (which anyone can ask directly), and adds no 3PID to the account
+    methods: ['POST'],
+    path: /^\/_matrix\/client\/(?:r0|v3|unstable)\/account\/3pid(\/add)?$/,
+    route: (m) => ({ kind: 'guarded', action: 'threepidAdd', spelling: m[1] !== undefined ? 'add' : 'legacy' }),
+    why: 'a validated 3PID bound to an existing account: only one regguard let through a policed requestToken'
+  },
+  {
+    // AuthRestServlet: "/auth/(?P<stagetype>[\w\.]*)/fallback/web" has no "$", and Synapse reads
+    // the path as ASCII, so \w is [A-Za-z0-9_]
+    methods: ['POST'],
+    path: /^\/_matrix\/client\/(r0|v3|unstable)\/auth\/([A-Za-z0-9_.]*)\/fallback\/web/,
+    route: (m) => ({ kind: 'guarded', action: 'uiaFallback', stage: m[2] as string, prefix: m[1] as string }),
+    why: 'a UIA stage completed outside /register may finish a flow without a 3PID (require_3pid)'
   }
 ]
+
+const SSO: GuardedRoute = { kind: 'guarded', action: 'sso' }
+const SSO_REGISTRATION = new Set(['pick_username', 'sso_register'])
+
+/** Python's unquote of one segment: invalid escapes stay as they are */
+function unquote (segment: string): string {
+  if (!segment.includes('%')) return segment
+  return segment.replace(/(?:%[0-9A-Fa-f]{2})+/g, (run) => {
+    try { return decodeURIComponent(run) } catch { return Buffer.from(run.replace(/%/g, ''), 'hex').toString('latin1') }
+  })
+}
+
+/**
+ * /_synapse/client/pick_username/... and /_synapse/client/sso_register: Twisted's resource tree,
+ * which walks the path segment by segment, each percent-decoded (so /%5Fsynapse/client/... is
+ * the same resource), and hands whatever follows to the resource it reached.
+ */
+export function isSsoRegistration (path: string): boolean {
+  const first = path.indexOf('/', 1)
+  if (first === -1) return false
+  const head = path.slice(1, first)
+  if (head !== '_synapse' && !head.includes('%')) return false
+  const segments = path.slice(1).split('/', 3).map(unquote)
+  return segments[0] === '_synapse' && segments[1] === 'client' && SSO_REGISTRATION.has(segments[2] ?? '')
+}
 
 /** The path part of a raw request target: everything before the first "?". */
 export function rawPath (target: string): string {
@@ -83,7 +138,8 @@ export function rawPath (target: string): string {
 
 export function classify (method: string, target: string): Route {
   // cheap prefix test first: almost every request is not policed
-  if (!target.startsWith(CLIENT) || (method !== 'POST' && method !== 'PUT' && method !== 'GET' && method !== 'HEAD')) return FORWARD
+  if (!target.startsWith(CLIENT)) return isSsoRegistration(rawPath(target)) ? SSO : FORWARD
+  if (method !== 'POST' && method !== 'PUT' && method !== 'GET' && method !== 'HEAD') return FORWARD
   const path = rawPath(target)
   for (const entry of ROUTE_TABLE) {
     if (!entry.methods.includes(method)) continue
