@@ -7,7 +7,53 @@ import type { Store } from './store/store.js'
 export type Logger = pino.Logger
 
 export function createLogger (level: string, destination?: pino.DestinationStream): Logger {
-  return pino({ level, base: { name: 'regguard' } }, destination ?? pino.destination({ fd: 1, sync: false }))
+  return pino({ level, base: { name: 'regguard' }, formatters: { log: boundLogFields } }, destination ?? pino.destination({ fd: 1, sync: false }))
+}
+
+/**
+ * Longest text a log line's field or a history row's field holds. Much of what is logged comes
+ * from the client (a stage type, a User-Agent, a detail quoting either), and a line or a row as
+ * long as a request body lets a flood fill the disk.
+ */
+export const MAX_FIELD_CHARS = 256
+
+/**
+ * `text` when it is at most `max` characters; else its start and "…[cut N]" (N: the characters
+ * left out), `max` characters in all, never splitting a surrogate pair.
+ */
+export function bounded (text: string, max = MAX_FIELD_CHARS): string {
+  if (text.length <= max) return text
+  // the marker's length depends on how much it says was cut: shorten until the two agree
+  for (let keep = max; ;) {
+    const marker = `…[cut ${text.length - keep}]`
+    let k = Math.max(0, max - marker.length)
+    const code = text.charCodeAt(k - 1)
+    if (k > 0 && code >= 0xd800 && code <= 0xdbff) k--
+    if (k === keep) return text.slice(0, k) + marker
+    keep = k
+  }
+}
+
+/**
+ * pino's log formatter: every string field of a line (and every string in an array field) is
+ * bounded. Objects (an error, its stack) are left to their serializers.
+ */
+function boundLogFields (fields: Record<string, unknown>): Record<string, unknown> {
+  let out: Record<string, unknown> | null = null
+  for (const key in fields) {
+    const v = fields[key]
+    let b: unknown = v
+    if (typeof v === 'string') {
+      if (v.length > MAX_FIELD_CHARS) b = bounded(v)
+    } else if (Array.isArray(v) && v.some((x) => typeof x === 'string' && x.length > MAX_FIELD_CHARS)) {
+      b = v.map((x: unknown) => typeof x === 'string' ? bounded(x) : x)
+    }
+    if (b !== v) {
+      out ??= { ...fields }
+      out[key] = b
+    }
+  }
+  return out ?? fields
 }
 
 // Addresses in logs are keyed hashes: stable, so lines about one address can be correlated,

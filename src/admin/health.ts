@@ -21,7 +21,9 @@ export function healthRoutes (admin: FastifyInstance, ctx: AppContext): void {
     ])
     const ready = homeserver === 'ok' && store === 'ok'
     const lists = ctx.lists.status()
-    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', homeserver, store, ...(lists.length > 0 ? { lists } : {}) })
+    // decisions the history lost (queue full, store refused, past audit.max_rows): shown, never counted
+    const history = ctx.audit.dropped > 0 ? { history: { dropped: ctx.audit.dropped, dropped_by: { ...ctx.audit.droppedBy } } } : {}
+    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', homeserver, store, ...(lists.length > 0 ? { lists } : {}), ...history })
   })
 
   admin.get('/metrics', async (_request, reply) => {

@@ -1,5 +1,6 @@
 import { domainOf, type Medium } from '../synapse/canonical.js'
 import type { NewDecision } from '../store/store.js'
+import { bounded, MAX_FIELD_CHARS } from '../log.js'
 
 // The decision history's writer. Requests hand a decision over with record(), which only puts it
 // in a bounded in-memory queue and returns: no request ever waits on the store for its history.
@@ -9,6 +10,9 @@ import type { NewDecision } from '../store/store.js'
 // A decision identical to one still waiting (same endpoint, address, verdict, rule, detail and
 // client) only adds to that one's count: a flood of one request costs a Map lookup per request
 // and one row per batch, not a row (an insert, a hash) each.
+// Every text a decision carries is bounded (src/log.ts bounded()) before it is queued: much of it
+// comes from the client. The queue is bounded in bytes as well as in records, and the history on
+// disk in rows (audit.max_rows): after each batch the oldest rows past it are deleted, counted.
 
 export interface DecisionInput {
   endpoint: string
@@ -27,16 +31,46 @@ export interface RecorderOptions {
   fullAddresses: () => boolean
   /** The address as the logs show it (src/log.ts redactAddress with the hash key), applied when a batch is written */
   redact: (medium: 'email' | 'msisdn', address: string, full: boolean) => string
-  /** Records dropped: 'queue_full' (oldest, to make room) or 'store_error' (a batch the store refused) */
-  onDropped?: (reason: 'queue_full' | 'store_error', n: number) => void
+  /**
+   * Decisions dropped: 'queue_full' (the oldest waiting, to make room), 'store_error' (a batch the
+   * store refused) or 'max_rows' (the oldest in the history, past audit.max_rows)
+   */
+  onDropped?: (reason: DropReason, n: number) => void
   onError?: (err: unknown) => void
   maxQueued?: number
+  /** The queue's bound in bytes (the texts' lengths, roughly what they hold in memory) */
+  maxQueuedBytes?: number
+  /** audit.max_rows, read after each batch (0: no bound) */
+  maxRows?: () => number
+  /** Deletes the oldest rows so that at most `maxRows` remain; resolves to the decisions deleted */
+  trim?: (maxRows: number) => Promise<number>
   batchSize?: number
   intervalMs?: number
   now?: () => number
 }
 
-interface Pending { at: number, input: DecisionInput, full: boolean, count: number, key: string, waiting: boolean }
+export type DropReason = 'queue_full' | 'store_error' | 'max_rows'
+
+interface Pending { at: number, input: DecisionInput, full: boolean, count: number, key: string, waiting: boolean, bytes: number }
+
+/** What a queued record holds besides its texts (the object, its slot, its Map entry) */
+const RECORD_OVERHEAD_BYTES = 200
+
+/** The decision with every text bounded; the same object when none needed it (the usual case) */
+function boundedInput (input: DecisionInput): DecisionInput {
+  const { endpoint, rule, detail, client_ip: ip, address } = input
+  const max = MAX_FIELD_CHARS
+  if (endpoint.length <= max && rule.length <= max && detail.length <= max && ip.length <= max && (address === null || address.length <= max)) return input
+  return {
+    ...input,
+    endpoint: bounded(endpoint),
+    rule: bounded(rule),
+    detail: bounded(detail),
+    client_ip: bounded(ip),
+    // an address too long to be one is kept cut: it still says what was asked
+    address: address === null ? null : bounded(address)
+  }
+}
 
 /** Field by field: a repeat of the last decision is told without building its key */
 function sameDecision (a: DecisionInput, b: DecisionInput): boolean {
@@ -58,17 +92,22 @@ export class DecisionRecorder {
   private last: Pending | null = null
   private head = 0
   private length = 0
+  private bytes = 0
   private inFlight: Promise<void> | null = null
   private soon = false
   private closed = false
   private readonly timer: NodeJS.Timeout
   readonly maxQueued: number
+  readonly maxQueuedBytes: number
   readonly batchSize: number
   dropped = 0
+  /** Decisions dropped, by why (shown on /ready) */
+  readonly droppedBy: Record<DropReason, number> = { queue_full: 0, store_error: 0, max_rows: 0 }
   written = 0
 
   constructor (private readonly opts: RecorderOptions) {
     this.maxQueued = opts.maxQueued ?? 10_000
+    this.maxQueuedBytes = opts.maxQueuedBytes ?? 4 * 1024 * 1024
     this.batchSize = opts.batchSize ?? 500
     this.ring = new Array<Pending | undefined>(this.maxQueued)
     this.timer = setInterval(() => { this.kick() }, opts.intervalMs ?? 1000)
@@ -77,30 +116,37 @@ export class DecisionRecorder {
 
   get queued (): number { return this.length }
 
+  get queuedBytes (): number { return this.bytes }
+
+  private drop (reason: DropReason, n: number): void {
+    this.dropped += n
+    this.droppedBy[reason] += n
+    this.opts.onDropped?.(reason, n)
+  }
+
   /** Queues one decision; never blocks, never throws. */
-  record (input: DecisionInput): void {
+  record (decision: DecisionInput): void {
     if (this.closed) return
+    const input = boundedInput(decision)
     const full = this.opts.fullAddresses()
     const last = this.last
     if (last !== null && last.waiting && last.full === full && sameDecision(last.input, input)) { last.count++; return }
     const key = repeatKey(input, full)
     const same = this.waiting.get(key)
     if (same !== undefined) { same.count++; this.last = same; return }
-    const item: Pending = { at: (this.opts.now ?? Date.now)(), input, full, count: 1, key, waiting: true }
+    // the key holds every text once more
+    const bytes = RECORD_OVERHEAD_BYTES + 2 * key.length
+    const item: Pending = { at: (this.opts.now ?? Date.now)(), input, full, count: 1, key, waiting: true, bytes }
     this.waiting.set(key, item)
     this.last = item
-    if (this.length === this.maxQueued) {
-      // full: the oldest waiting record makes room
-      const oldest = this.ring[this.head] as Pending
-      this.forget(oldest)
-      this.ring[this.head] = item
-      this.head = (this.head + 1) % this.maxQueued
-      this.dropped += oldest.count
-      this.opts.onDropped?.('queue_full', oldest.count)
-    } else {
-      this.ring[(this.head + this.length) % this.maxQueued] = item
-      this.length++
+    // full, in records or in bytes: the oldest waiting records make room
+    while (this.length > 0 && (this.length === this.maxQueued || this.bytes + bytes > this.maxQueuedBytes)) {
+      const oldest = this.takeOldest()
+      this.drop('queue_full', oldest.count)
     }
+    this.ring[(this.head + this.length) % this.maxQueued] = item
+    this.length++
+    this.bytes += bytes
     if (this.length >= this.batchSize && !this.soon) {
       // after the current request's work, not inside it
       this.soon = true
@@ -118,17 +164,20 @@ export class DecisionRecorder {
     if (this.waiting.get(p.key) === p) this.waiting.delete(p.key)
   }
 
+  /** Out of the queue: a repeat from now on starts a record of its own */
+  private takeOldest (): Pending {
+    const p = this.ring[this.head] as Pending
+    this.forget(p)
+    this.ring[this.head] = undefined
+    this.head = (this.head + 1) % this.maxQueued
+    this.length--
+    this.bytes -= p.bytes
+    return p
+  }
+
   private take (n: number): Pending[] {
     const out: Pending[] = []
-    while (out.length < n && this.length > 0) {
-      const p = this.ring[this.head] as Pending
-      // taken for writing: a repeat from now on starts a row of its own
-      this.forget(p)
-      out.push(p)
-      this.ring[this.head] = undefined
-      this.head = (this.head + 1) % this.maxQueued
-      this.length--
-    }
+    while (out.length < n && this.length > 0) out.push(this.takeOldest())
     return out
   }
 
@@ -145,15 +194,27 @@ export class DecisionRecorder {
           await this.opts.write(batch.map((p) => toRow(p, this.opts.redact)))
           this.written += decisionsIn(batch)
         } catch (err) {
-          const n = decisionsIn(batch)
-          this.dropped += n
-          this.opts.onDropped?.('store_error', n)
+          this.drop('store_error', decisionsIn(batch))
           this.opts.onError?.(err)
+          continue
         }
+        await this.trim()
       }
     }
     this.inFlight = run().finally(() => { this.inFlight = null })
     await this.inFlight
+  }
+
+  /** The history back within audit.max_rows, the oldest rows deleted first */
+  private async trim (): Promise<void> {
+    const maxRows = this.opts.maxRows?.() ?? 0
+    if (maxRows <= 0 || this.opts.trim === undefined) return
+    try {
+      const n = await this.opts.trim(maxRows)
+      if (n > 0) this.drop('max_rows', n)
+    } catch (err) {
+      this.opts.onError?.(err)
+    }
   }
 
   /** Stops the timer and writes everything still queued. */
@@ -173,7 +234,8 @@ function decisionsIn (batch: Pending[]): number {
 function toRow (p: Pending, redact: RecorderOptions['redact']): NewDecision {
   const { input } = p
   const medium = input.medium
-  const address = input.address === null || medium === 'none' ? null : redact(medium, input.address, p.full)
+  // a redacted address keeps the domain whole, which the client chose: bounded again
+  const address = input.address === null || medium === 'none' ? null : bounded(redact(medium, input.address, p.full))
   return {
     at: p.at,
     endpoint: input.endpoint,
@@ -183,7 +245,7 @@ function toRow (p: Pending, redact: RecorderOptions['redact']): NewDecision {
     detail: input.detail,
     client_ip: input.client_ip,
     address,
-    domain: input.address !== null && medium === 'email' ? domainOf(input.address) : null,
+    domain: input.address !== null && medium === 'email' ? bounded(domainOf(input.address)) : null,
     count: p.count
   }
 }

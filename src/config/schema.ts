@@ -166,7 +166,8 @@ export const SCHEMA: Branch = {
     }
   },
   audit: {
-    retention: { doc: 'How long the decision history (admin API /decisions, the console) keeps each policy decision: milliseconds, or e.g. "30 days". Older ones are swept.', format: 'positive-duration', default: 2592000000, sampleValue: '30 days' }
+    retention: { doc: 'How long the decision history (admin API /decisions, the console) keeps each policy decision: milliseconds, or e.g. "30 days". Older ones are swept.', format: 'positive-duration', default: 2592000000, sampleValue: '30 days' },
+    max_rows: { doc: 'Most rows the decision history keeps, whatever their age (a row is one decision, or identical ones folded into it with a count). Past it the oldest rows are deleted after each batch is written, counted in regguard_decision_history_dropped_total{reason="max_rows"} and shown on /ready. Every text in a row is cut at 256 characters, so a row takes a few hundred bytes (at most about 2 KB with its indexes). 0: no bound but audit.retention.', format: 'nat', default: 1000000 }
   }
 }
 

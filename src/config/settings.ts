@@ -69,6 +69,6 @@ export interface Settings {
       txn_ttl: number
     }
   }
-  /** retention in milliseconds */
-  audit: { retention: number }
+  /** retention in milliseconds; max_rows 0: no bound */
+  audit: { retention: number, max_rows: number }
 }

@@ -18,6 +18,7 @@ import { readBody } from './body.js'
 import { sendError, sendTooLarge } from '../reply.js'
 import { answerUpstreamFailure, forwardAsReceived, upstreamHeadersFor } from './upstream.js'
 import { registerUsernameAllowed, requesterAllowed, sessionUsernameAllowed } from './user-rules.js'
+import { countRefusal, refusalLimited } from './refusal-limit.js'
 
 // POST /_matrix/client/(r0|v3|unstable)/register: the last door to an account. A 3PID stage is
 // accepted only with a validation session regguard itself let through a registration-policed
@@ -108,6 +109,7 @@ export function asksForGuest (request: GateRequest, body: Buffer): boolean {
 export function registerHandler (deps: RegisterDeps) {
   return async function register (request: GateRequest, res: ServerResponse, _route: RegisterRoute, ctx: AppContext): Promise<void> {
     if (!requesterAllowed(ctx, request, res, 'register', 'none')) return
+    if (refusalLimited(ctx, request, res)) return
     const body = await readBody(request.raw)
     if (!body.ok) {
       if (body.reason === 'too-large') sendTooLarge(request.raw, res)
@@ -124,6 +126,7 @@ export function registerHandler (deps: RegisterDeps) {
       request.log.info({ endpoint: 'register', decision: 'deny', stage: auth?.type ?? null, why, client_ip: request.ip }, 'registration refused')
       ctx.metrics.decisions.inc({ endpoint: 'register', medium, result: 'deny', rule })
       ctx.audit.record({ endpoint: 'register', medium, address: null, result: 'deny', rule, detail: why, client_ip: request.ip })
+      countRefusal(ctx, request)
       sendError(res, name)
     }
 

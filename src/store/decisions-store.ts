@@ -65,6 +65,18 @@ export function kyselyDecisions (db: Kysely<Database>): DecisionStore {
     async sweep (before) {
       const r = await db.deleteFrom('regguard_decisions').where('at', '<', before).executeTakeFirst()
       return Number(r.numDeletedRows)
+    },
+    async trim (maxRows) {
+      // the newest id less maxRows: two lookups on the primary key, however big the table
+      const top = await db.selectFrom('regguard_decisions').select((eb) => eb.fn.max('id').as('id')).executeTakeFirst()
+      if (top?.id === null || top?.id === undefined) return 0
+      const cutoff = num(top.id as number | string) - maxRows
+      if (cutoff <= 0) return 0
+      return await db.transaction().execute(async (trx) => {
+        const dropped = await trx.selectFrom('regguard_decisions').select((eb) => eb.fn.sum<number | string>('count').as('n')).where('id', '<=', cutoff).executeTakeFirst()
+        await trx.deleteFrom('regguard_decisions').where('id', '<=', cutoff).execute()
+        return dropped?.n === null || dropped?.n === undefined ? 0 : num(dropped.n)
+      })
     }
   }
 }

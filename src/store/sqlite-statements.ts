@@ -111,6 +111,23 @@ export function prepareHotPaths (sqlite: BetterSqlite3.Database, store: Store): 
     for (const d of rows) insertDecision.run(d.at, d.endpoint, d.medium, d.result, d.rule, d.detail, d.client_ip, d.address, d.domain, d.count ?? 1)
   })
   store.decisions.addMany = outsideTransactions((rows: NewDecision[]) => { lightly(() => insertDecisions(rows)) }, store.decisions.addMany)
+
+  // audit.max_rows after every batch, as decisions-store.ts does it, without loading kysely
+  const newestDecision = sqlite.prepare<[], number | null>('SELECT max(id) FROM regguard_decisions').pluck()
+  const countUpTo = sqlite.prepare<[number], number | null>('SELECT sum(count) FROM regguard_decisions WHERE id <= ?').pluck()
+  const deleteUpTo = sqlite.prepare<[number]>('DELETE FROM regguard_decisions WHERE id <= ?')
+  const trimDecisions = sqlite.transaction((maxRows: number): number => {
+    const cutoff = (newestDecision.get() ?? 0) - maxRows
+    if (cutoff <= 0) return 0
+    const n = countUpTo.get(cutoff) ?? 0
+    deleteUpTo.run(cutoff)
+    return n
+  })
+  store.decisions.trim = outsideTransactions((maxRows: number) => {
+    let n = 0
+    lightly(() => { n = trimDecisions(maxRows) })
+    return n
+  }, store.decisions.trim)
 }
 
 /** Replaces the calls of `store` that an idle server makes (start-up, timers, health checks). */

@@ -52,7 +52,8 @@ function onFirstCall (sqlite: BetterSqlite3.Database, load: () => Promise<Kysely
       addMany: async (ds) => { await (await s()).decisions.addMany(ds) },
       list: async (q) => await (await s()).decisions.list(q),
       summary: async (since, now) => await (await s()).decisions.summary(since, now),
-      sweep: async (before) => await (await s()).decisions.sweep(before)
+      sweep: async (before) => await (await s()).decisions.sweep(before),
+      trim: async (maxRows) => await (await s()).decisions.trim(maxRows)
     },
     sessions: {
       put: async (session) => { await (await s()).sessions.put(session) },
