@@ -23,7 +23,8 @@ const POLICY = {
         email: { domain: { whitelist: ['*example.org'], blacklist: ['*evil.example'] } },
         // French numbers allowed, British ones denied
         msisdn: { pattern: { whitelist: ['33\\d+'], blacklist: ['44\\d+'] } }
-      }
+      },
+      username: { banned: { literals: ['root'] } }
     }
   }
 }
@@ -37,11 +38,19 @@ t.test('requestToken: denied addresses never reach the homeserver, allowed ones 
   const rg = await serve(t, hs.url, POLICY)
   const json = { 'Content-Type': 'application/json' }
 
-  for (const [what, path, body] of [['blacklisted email', EMAIL_TOKEN, emailBody('eve@evil.example')], ['email outside the whitelist', EMAIL_TOKEN, emailBody('bob@elsewhere.test')], ['blacklisted number', MSISDN_TOKEN, GB]] as const) {
+  for (const [what, path, body] of [
+    ['blacklisted email', EMAIL_TOKEN, emailBody('eve@evil.example')],
+    ['email outside the whitelist', EMAIL_TOKEN, emailBody('bob@elsewhere.test')],
+    ['blacklisted number', MSISDN_TOKEN, GB],
+    ['blacklisted email, on an existing account', '/_matrix/client/r0/account/3pid/email/requestToken', emailBody('eve@evil.example')]
+  ] as const) {
     const res = await rawPost(rg.port, path, body, json)
     t.equal(res.status, 403, `${what}: 403`)
     t.equal(JSON.parse(res.body).errcode, 'M_THREEPID_DENIED', `${what}: M_THREEPID_DENIED`)
   }
+  const banned = await rawRequest(rg.port, 'GET /_matrix/client/v3/register/available?username=root HTTP/1.1\r\nHost: matrix.example.org\r\nConnection: close\r\n\r\n', 10_000)
+  t.equal(banned.status, 400, 'a banned username at /register/available')
+  t.equal(JSON.parse(banned.body).errcode, 'M_INVALID_USERNAME')
   t.same(hs.received, [], 'no denied request reached the homeserver')
 
   const allowedEmail = await rawPost(rg.port, EMAIL_TOKEN, emailBody('alice@sub.example.org'), json)
@@ -106,7 +115,7 @@ t.test('require_3pid: a dummy-only completion is refused, no account; an email s
   t.equal(first.status, 401, `the flows are asked for (${JSON.stringify(first.body)})`)
   const session = first.body.session as string
   t.ok(session, 'a UIA session')
-  const flows = (first.body.flows as Array<{ stages: string[] }>).map((f) => f.stages)
+  const flows = ((first.body.flows ?? []) as Array<{ stages: string[] }>).map((f) => f.stages)
   t.ok(flows.length > 0 && flows.every((stages) => stages.some((s) => s === 'm.login.email.identity' || s === 'm.login.msisdn')), `only flows with a 3PID stage are offered: ${JSON.stringify(flows)}`)
 
   for (const [what, auth] of [['m.login.dummy in the session', { type: 'm.login.dummy', session }], ['m.login.dummy alone', { type: 'm.login.dummy' }]] as const) {
