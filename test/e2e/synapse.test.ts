@@ -1,6 +1,6 @@
 import t, { type Test } from 'tap'
 import { fileURLToPath } from 'node:url'
-import { accountExists, freshRig, holdRig, installClients, mailFiles, mailFor, makeAdmin, restartSynapseWith, rigMissing, runClient, sleep, stopRig, SYNAPSE_URL } from '../helpers/synapse.js'
+import { accountExists, freshRig, holdRig, installClients, mailFiles, mailFor, makeAdmin, restartSynapseWith, rigMissing, runClient, shadowBan, sleep, stopRig, SYNAPSE_URL } from '../helpers/synapse.js'
 import { startGate, type Gate } from './installed-gate.js'
 
 // End to end: the installed `regguard` command in front of a real Synapse 1.67 (the rig of
@@ -102,6 +102,20 @@ async function suite (): Promise<void> {
     tt.ok(learned, 'regguard recorded the invite', { regguard: gate.tail() })
     if (learned !== undefined) tt.same([learned[6], learned[7]], [room, '@carol:localhost'], 'in that room, by carol')
     await registers(tt, gate, 'invitee2', 'invitee2@denied.test', true)
+  })
+
+  await t.test('a shadow-banned inviter\'s 3PID invite (answered 200, sent to nobody) opens nothing', async (tt) => {
+    await registers(tt, gate, 'sheila', 'sheila@allowed.test')
+    const sheila = await rooms(['login', 'sheila', 'rig-Passw0rd-sheila'])
+    const room = await rooms(['create', sheila])
+    await shadowBan(adminToken, '@sheila:localhost')
+    tt.equal(await rooms(['invite', sheila, room, 'shadowed@denied.test']), '{}', 'Synapse answers the invite 200 as if made')
+    tt.equal(await rooms(['third-party-invites', sheila, room]), '0', 'but made none')
+    tt.notOk((await invites()).has('shadowed@denied.test'), 'regguard learned nothing')
+    // and for that reason, not another one that would refuse any inviter (the admin API misread)
+    const why = gate.logs.filter((l) => l.msg === 'invite not learned' && JSON.stringify(l.addresses ?? null).includes('shadowed@denied.test')).map((l) => l.reason)
+    tt.same(why, ['inviter-shadow-banned'], 'because homeserver.admin_token\'s admin API says she is shadow-banned', { regguard: gate.tail() })
+    await denied(tt, gate, 'shadowed', 'shadowed@denied.test')
   })
 
   await t.test('a replayed PUT createRoom transaction teaches nothing new', async (tt) => {

@@ -184,6 +184,13 @@ export async function accountExists (adminToken: string, userId: string): Promis
   throw new Error(`admin API GET users/${userId} answered ${r.status}: ${body.slice(0, 500)}`)
 }
 
+/** Synapse's admin API: shadow-bans a user (their invites are then answered 200 and sent to nobody). */
+export async function shadowBan (adminToken: string, userId: string): Promise<void> {
+  const r = await fetch(`${SYNAPSE_URL}/_synapse/admin/v1/users/${encodeURIComponent(userId)}/shadow_ban`, { method: 'POST', headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' }, body: '{}' })
+  const body = await r.text()
+  if (r.status !== 200) throw new Error(`admin API shadow_ban ${userId} answered ${r.status}: ${body.slice(0, 500)}`)
+}
+
 /** The mail the SMTP sink saved, by file name (`<UTC time>-<seq>-<recipient>.eml`). */
 export function mailFiles (): string[] {
   try {
