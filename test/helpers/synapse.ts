@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process'
 import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
 // The real Synapse 1.67 rig of ../shared/synapse (its README.txt), set up by
@@ -63,12 +64,12 @@ async function rigScript (name: string): Promise<Ran> {
 }
 
 /**
- * Holds the rig for this process (the file RIG_DIR/run/e2e.lock names its pid), waiting while a
- * live process holds it; a lock whose process is gone is taken over. Returns the release.
+ * Holds the rig's ports for this process, waiting while a live process holds them; a lock whose
+ * process is gone is taken over. The lock is the machine's, not RIG_DIR's: every rig uses the
+ * same ports. Returns the release.
  */
 export async function holdRig (waitMs = 180_000): Promise<() => void> {
-  const lock = join(RIG_DIR, 'run', 'e2e.lock')
-  mkdirSync(join(RIG_DIR, 'run'), { recursive: true })
+  const lock = join(tmpdir(), 'regguard-synapse-rig.lock')
   const until = Date.now() + waitMs
   for (;;) {
     try {
@@ -79,7 +80,7 @@ export async function holdRig (waitMs = 180_000): Promise<() => void> {
     }
     const holder = readPid(lock)
     if (holder !== null && !alive(holder)) { rmSync(lock, { force: true }); continue }
-    if (Date.now() > until) throw new Error(`the rig in ${RIG_DIR} is held by pid ${String(holder)} (${lock})`)
+    if (Date.now() > until) throw new Error(`the rig's ports are held by pid ${String(holder)} (${lock})`)
     await sleep(500)
   }
 }
