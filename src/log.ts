@@ -29,7 +29,9 @@ export function bounded (text: string, max = MAX_FIELD_CHARS): string {
     let k = Math.max(0, max - marker.length)
     const code = text.charCodeAt(k - 1)
     if (k > 0 && code >= 0xd800 && code <= 0xdbff) k--
-    if (k === keep) return text.slice(0, k) + marker
+    // a copy, not a slice: V8 keeps a slice's whole parent alive (a queued history row would
+    // hold the 60 KB it was cut from)
+    if (k === keep) return Buffer.from(text.slice(0, k) + marker, 'utf16le').toString('utf16le')
     keep = k
   }
 }
