@@ -101,7 +101,7 @@ export class Metrics {
 
   readonly decisionsDropped = new Counter({
     name: 'regguard_decision_history_dropped_total',
-    help: 'Decisions left out of the history, by reason (queue_full: the oldest waiting, to make room; store_error: a batch the store refused)',
+    help: 'Decisions left out of the history, by reason (queue_full: the oldest waiting, to make room; store_error: a batch the store refused; max_rows: the oldest in the history, past audit.max_rows)',
     labelNames: ['reason'] as const,
     registers: [this.registry]
   })
