@@ -13,9 +13,10 @@ import { probeSession } from './register.js'
 // complete m.login.recaptcha, m.login.terms and m.login.registration_token outside /register
 // (the client then only continues its session there). Under register.policy.require_3pid the
 // stage is judged as at /register: refused when it would finish a flow without an email or
-// phone stage, in a /register session regguard saw open and in which no 3PID stage passed.
-// Sessions regguard never saw open at /register belong to other endpoints (a password change,
-// deleting devices) and create no account: forwarded.
+// phone stage, in a session in which no 3PID stage passed regguard (a probe of a session that
+// is already complete would complete it: uia-sessions.ts records the target that opened it).
+// A session regguard did not record is asked about at /register under the fallback's own
+// prefix (only registration offers these stages); if the homeserver will not say, refused.
 
 export async function uiaFallback (request: GateRequest, res: ServerResponse, stage: string, prefix: string, ctx: AppContext): Promise<void> {
   const { config } = ctx.runtime()
@@ -34,8 +35,8 @@ export async function uiaFallback (request: GateRequest, res: ServerResponse, st
   let target: string
   try {
     const rec = await ctx.store.uia.get(session, Date.now())
-    if (rec === null || rec.threepid !== null) { await forwardAsReceived(ctx, request, res, body.bytes); return }
-    target = rec.target ?? `/_matrix/client/${prefix}/register`
+    if (rec !== null && rec.threepid !== null) { await forwardAsReceived(ctx, request, res, body.bytes); return }
+    target = rec?.target ?? `/_matrix/client/${prefix}/register`
   } catch (err) {
     if (!(err instanceof StoreUnavailableError)) throw err
     request.log.warn({ err, endpoint: 'auth/fallback', client_ip: request.ip }, 'UIA session lookup failed; refused with a temporary error')

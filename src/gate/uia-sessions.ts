@@ -1,7 +1,7 @@
 import type { GateRequest } from './request.js'
 import type { AppContext } from '../context.js'
 import { parseJsonObject } from '../synapse/token-request.js'
-import { readCompleted } from '../policy/flows.js'
+import { hasThreepidStage, readCompleted, readFlows } from '../policy/flows.js'
 import { isUserId } from '../invites/inviters.js'
 import type { RegisterAuth } from '../synapse/register-body.js'
 import type { PassedThreepid } from '../store/store.js'
@@ -28,6 +28,12 @@ export function answeredSession (auth: RegisterAuth | null, status: number, body
   return typeof s === 'string' && s !== '' && s.length <= MAX_SESSION ? s : null
 }
 
+function offersThreepidFree (body: Buffer | null): boolean {
+  if (body === null) return false
+  const p = parseJsonObject(body)
+  return p.ok && (readFlows(p.value) ?? []).some((f) => !hasThreepidStage(f))
+}
+
 function completedIn (body: Buffer | null): string[] {
   if (body === null) return []
   const p = parseJsonObject(body)
@@ -39,7 +45,11 @@ export interface Judged {
   threepid: PassedThreepid | null
   /** The lower-cased localpart the username rules judged in this request */
   username: string | null
-  /** Record the session with its target even with nothing else (require_3pid: the fallback pages need it) */
+  /**
+   * require_3pid: record a session the answer opens, with its target, even with nothing else
+   * when it offers a flow without a 3PID stage (the fallback pages judge their stage against
+   * it); a homeserver offering none (registrations_require_3pid) costs no row per session
+   */
   track: boolean
 }
 
@@ -55,8 +65,9 @@ export async function rememberRegister (ctx: AppContext, request: GateRequest, a
   // the stage passed when the homeserver says so: 200, or a 401 listing it as completed
   const stagePassed = judged.threepid !== null && auth?.type != null && (status === 200 || (status === 401 && completedIn(body).includes(auth.type)))
   const threepid = stagePassed ? judged.threepid : null
+  const track = judged.track && auth?.session == null && offersThreepidFree(body)
   try {
-    if (session !== null && (threepid !== null || judged.username !== null || judged.track)) {
+    if (session !== null && (threepid !== null || judged.username !== null || track)) {
       const target = auth?.session == null && request.target.length <= MAX_TARGET ? request.target : undefined
       await ctx.store.uia.note(session, {
         ...(threepid !== null ? { threepid } : {}),

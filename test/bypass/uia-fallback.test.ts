@@ -90,6 +90,7 @@ t.test('a fallback stage that would finish a 3PID-free flow is refused; so is th
     t.equal(res.status, 403, `${target}: refused, it would finish [recaptcha, terms]`)
   }
   t.equal(hs.received.filter((r) => r.url.includes('m.login.terms')).length, 0, 'no terms fallback reached the homeserver')
+  t.equal((await fallback(rg.port, '/_matrix/client/v3/auth/m.login.recaptcha/fallback/web?session=nosuch', 'g-recaptcha-response=ok')).status, 403, 'a session the homeserver will not describe: refused')
 
   // the terms stage done anyway, where regguard does not look (straight at the homeserver)
   await fallback(hs.port, `/_matrix/client/v3/auth/m.login.terms/fallback/web?session=${session}`, '')
