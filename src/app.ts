@@ -1,9 +1,7 @@
 import type { KeyObject } from 'node:crypto'
-import type { ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
-import { Pool } from './undici-pool.js'
-import { lazySchemaCompilers } from './fastify-compilers.js'
+import { Pool } from 'undici'
 import type { LoadedConfig } from './config/load.js'
 import type { Medium } from './synapse/canonical.js'
 import type { AppContext } from './context.js'
@@ -33,8 +31,8 @@ import { openStore } from './store/open.js'
 import type { Store } from './store/store.js'
 import { storeWatch } from './store/watch.js'
 
-// Builds regguard's two listeners without listening: the gate (the proxy: a plain node:http
-// server, src/gate/) and the admin listener (fastify, src/admin/).
+// Builds regguard's two listeners without listening, each a fastify instance: the gate (the
+// proxy, src/gate/) and the admin listener (src/admin/).
 
 export interface RegguardApp {
   proxy: GateListener
@@ -92,14 +90,16 @@ function jsonErrorHandlers (app: FastifyInstance): void {
   })
 }
 
-/** Malformed HTTP, or headers that did not arrive within server.headers_timeout_ms */
+/**
+ * Malformed HTTP, or headers that did not arrive within server.headers_timeout_ms. `answering`
+ * tells whether an answer is under way on the connection: as Node itself, regguard never writes
+ * into one.
+ */
 function clientErrorAnswer (metrics: Metrics) {
-  return function answerClientError (err: Error & { code?: string }, socket: Duplex): void {
+  return function answerClientError (err: Error & { code?: string }, socket: Duplex, answering: boolean): void {
     const timeout = err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
     if (timeout) metrics.clientTimeouts.inc({ phase: 'headers' })
-    // as Node itself: never write into an answer already under way on this connection
-    const inFlight = (socket as { _httpMessage?: ServerResponse | null })._httpMessage
-    if (!socket.writable || inFlight?.headersSent === true) { socket.destroy(); return }
+    if (!socket.writable || answering) { socket.destroy(); return }
     const name: MatrixErrorName = timeout ? 'REQUEST_TIMEOUT' : err.code === 'HPE_HEADER_OVERFLOW' ? 'HEADERS_TOO_LARGE' : 'MALFORMED_HTTP'
     socketError(socket, name)
   }
@@ -191,13 +191,16 @@ export async function buildApp (config: LoadedConfig, opts: BuildOptions = {}): 
     findInvite: (medium, address) => pendingInvite(store, runtime.config.policy, medium, address, inviteIndex)
   }, { logger, logRequests: config.settings.log.requests })
   const proxy = gateListener(dispatch, {
+    logger,
+    upstream: hs.url,
+    passThroughPool,
+    metrics,
     headersTimeoutMs: config.settings.server.headers_timeout_ms,
-    // malformed HTTP gets a Matrix error too, not Node's bare 400
     onClientError: clientErrorAnswer(metrics),
     beforeListen: async () => { await lists.ready() }
   })
 
-  const admin: FastifyInstance = Fastify({ loggerInstance: logger as FastifyBaseLogger, schemaController: lazySchemaCompilers, logController: new LogController({ disableRequestLogging: true }) })
+  const admin: FastifyInstance = Fastify({ loggerInstance: logger as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }) })
   jsonErrorHandlers(admin)
   healthRoutes(admin, context)
   adminInviteRoutes(admin, context)

@@ -1,5 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http'
-import { STATUS_CODES } from './node-http.js'
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
 import type { FastifyReply } from 'fastify'
 import { matrixError, type MatrixErrorName } from './errors.js'
@@ -53,6 +52,15 @@ export function sendError (res: ServerResponse, name: MatrixErrorName, message?:
 export function replyError (reply: FastifyReply, name: MatrixErrorName, message?: string | null, status?: number): FastifyReply {
   const e = renderError(name, message)
   return reply.code(status ?? e.status).type('application/json').send(e.text)
+}
+
+/**
+ * Through fastify on the gate: taken from fastify and written raw, so that every gate answer has
+ * the same bytes whichever path produced it.
+ */
+export function replyRawError (reply: FastifyReply, name: MatrixErrorName): void {
+  reply.hijack()
+  sendError(reply.raw, name)
 }
 
 /** On a bare socket, when no request could be parsed (malformed HTTP, headers too slow): then closed. */

@@ -67,7 +67,7 @@ export async function forwardAsReceived (ctx: AppContext, request: GateRequest, 
 }
 
 // the client's request, not the homeserver, is at fault: 400 is answered
-function logRefusal (request: GateRequest, reason: string | null): void {
+export function logRefusal (request: GateRequest, reason: string | null): void {
   request.log.warn({ reason, method: request.raw.method, client_ip: request.ip }, 'request refused: it cannot be forwarded as received')
 }
 
@@ -80,7 +80,7 @@ export function answerUpstreamFailure (request: GateRequest, res: ServerResponse
 /** A short wait: the cap frees as soon as one of the client's own requests ends. */
 const CONCURRENCY_RETRY_MS = 1000
 
-function refuseConcurrency (ctx: AppContext, request: GateRequest, res: ServerResponse): void {
+export function refuseConcurrency (ctx: AppContext, request: GateRequest, res: ServerResponse): void {
   ctx.metrics.rateLimited.inc({ limit: 'concurrency' })
   request.log.info({ limit: 'concurrency', client_ip: request.ip }, 'rate limited')
   const headers: Record<string, string> = { 'Retry-After': String(CONCURRENCY_RETRY_MS / 1000) }

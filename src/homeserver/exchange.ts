@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http'
 import type { Dispatcher } from 'undici'
 import { clientResponseHeaders } from './headers.js'
-import { failureOf, type ForwardFailure, type ForwardRequest } from './forward.js'
+import { failureOf, rawHeadersOf, type ForwardFailure, type ForwardRequest } from './forward.js'
 
 // A buffered round trip, for the few answers regguard must read or rewrite before the client
 // sees them (/register's user-interactive auth). Everything else streams through forward().
@@ -26,24 +26,20 @@ export function exchange (pool: Dispatcher, req: Omit<ForwardRequest, 'collectBo
     let headers: string[] = []
     const chunks: Buffer[] = []
     let size = 0
-    let abort: ((err: Error) => void) | null = null
     const handler: Dispatcher.DispatchHandler = {
-      onConnect (a) { abort = a as (err: Error) => void },
-      onHeaders (statusCode, rawHeaders, _resume, text) {
-        if (statusCode < 200) return true
+      onResponseStart (controller, statusCode, parsed, text) {
+        if (statusCode < 200) return
         status = statusCode
-        statusText = text
-        headers = clientResponseHeaders(rawHeaders as unknown as Buffer[])
-        return true
+        statusText = text ?? ''
+        headers = clientResponseHeaders(rawHeadersOf(controller, parsed))
       },
-      onData (chunk) {
+      onResponseData (controller, chunk) {
         size += chunk.length
-        if (size > MAX_BUFFERED) { abort?.(new Error('answer too large to inspect')); return false }
+        if (size > MAX_BUFFERED) { controller.abort(new Error('answer too large to inspect')); return }
         chunks.push(Buffer.from(chunk))
-        return true
       },
-      onComplete () { resolve({ ok: true, answer: { status, statusText, headers, body: Buffer.concat(chunks, size) } }) },
-      onError (err) {
+      onResponseEnd () { resolve({ ok: true, answer: { status, statusText, headers, body: Buffer.concat(chunks, size) } }) },
+      onResponseError (_controller, err) {
         const failure = failureOf(err as Error & { code?: string })
         resolve({ ok: false, failure, refusal: failure === 'refused' ? err.message : null })
       }
@@ -51,7 +47,7 @@ export function exchange (pool: Dispatcher, req: Omit<ForwardRequest, 'collectBo
     try {
       pool.dispatch({ method: req.method as Dispatcher.HttpMethod, path: req.path, headers: req.headers, body: req.body } as Dispatcher.DispatchOptions, handler)
     } catch (err) {
-      handler.onError?.(err as Error)
+      handler.onResponseError?.(null as unknown as Dispatcher.DispatchController, err as Error)
     }
   })
 }

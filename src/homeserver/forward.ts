@@ -33,6 +33,21 @@ export interface ForwardOutcome {
   refusal: string | null
 }
 
+/**
+ * The response headers as they came, [name, value, ...]: undici hands them raw to its own
+ * controller (names' case and repeated headers kept); the parsed object otherwise.
+ */
+export function rawHeadersOf (controller: Dispatcher.DispatchController, headers: Record<string, string | string[] | undefined>): Array<Buffer | string> {
+  const raw = controller.rawHeaders
+  if (Array.isArray(raw)) return raw
+  const out: string[] = []
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined) continue
+    for (const v of Array.isArray(value) ? value : [value]) out.push(name, v)
+  }
+  return out
+}
+
 export function failureOf (err: Error & { code?: string }): ForwardFailure {
   switch (err.code) {
     // thrown while undici builds the request from what the client sent, before any byte is
@@ -98,39 +113,40 @@ export function forward (pool: Dispatcher, res: ServerResponse, req: ForwardRequ
     }
     res.on('close', onClientClose)
 
+    // undici's controller API (onRequestStart ... onResponseError): the one undici 8 keeps
     const handler: Dispatcher.DispatchHandler = {
-      onConnect (abort) {
-        abortUpstream = abort as (err: Error) => void
+      onRequestStart (controller) {
+        abortUpstream = (err) => { controller.abort(err) }
         goneAbort()
       },
-      onHeaders (statusCode, rawHeaders, resumeFn, statusText) {
-        if (goneAbort()) return false
+      onResponseStart (controller, statusCode, headers, statusText) {
+        if (goneAbort()) return
         status = statusCode
-        resume = resumeFn
+        resume = () => { controller.resume() }
         headersSeconds ??= (performance.now() - started) / 1000
         // 1xx informational answers are not forwarded; Node answers Expect itself
-        if (statusCode < 200) return true
+        if (statusCode < 200) return
         // the client was already answered (its body went idle: 408); the upload is being cut
-        if (res.headersSent) { abortUpstream?.(new Error('client already answered')); return false }
-        res.writeHead(statusCode, statusText, clientResponseHeaders(rawHeaders as unknown as Buffer[]))
-        return true
+        if (res.headersSent) { controller.abort(new Error('client already answered')); return }
+        res.writeHead(statusCode, statusText, clientResponseHeaders(rawHeadersOf(controller, headers)))
       },
-      onData (chunk) {
-        if (goneAbort()) return false
+      onResponseData (controller, chunk) {
+        if (goneAbort()) return
         if (collected !== null) {
           collectedBytes += chunk.length
           if (collectedBytes <= (req.collectBody as number)) collected.push(Buffer.from(chunk))
           else collected = null
         }
-        const ok = res.write(chunk)
-        if (!ok) res.once('drain', onDrain)
-        return ok
+        if (!res.write(chunk)) {
+          controller.pause()
+          res.once('drain', onDrain)
+        }
       },
-      onComplete () {
+      onResponseEnd () {
         res.end()
         settle({ answer: { status, body: collected === null ? null : Buffer.concat(collected) }, failure: null, headersSeconds, refusal: null })
       },
-      onError (err) {
+      onResponseError (_controller, err) {
         const failure = failureOf(err as Error & { code?: string })
         if (!res.headersSent && !res.destroyed) {
           sendError(res, FAILURE_ERROR[failure])
@@ -151,7 +167,7 @@ export function forward (pool: Dispatcher, res: ServerResponse, req: ForwardRequ
         body: req.body
       } as Dispatcher.DispatchOptions, handler)
     } catch (err) {
-      handler.onError?.(err as Error)
+      handler.onResponseError?.(null as unknown as Dispatcher.DispatchController, err as Error)
     }
   })
 }

@@ -49,16 +49,18 @@ export function upstreamRequestHeaders (raw: string[], connection: string | unde
   return out
 }
 
-/** Response headers for the client from undici's raw header buffers, hop-by-hop removed. */
-export function clientResponseHeaders (raw: Buffer[]): string[] {
+const text = (v: Buffer | string): string => typeof v === 'string' ? v : v.toString('latin1')
+
+/** Response headers for the client from undici's raw headers (buffers or strings), hop-by-hop removed. */
+export function clientResponseHeaders (raw: ReadonlyArray<Buffer | string>): string[] {
   const out: string[] = []
   let extra: Set<string> | null = null
   for (let i = 0; i < raw.length; i += 2) {
-    const name = (raw[i] as Buffer).toString('latin1')
+    const name = text(raw[i] as Buffer | string)
     const lower = name.toLowerCase()
-    if (lower === 'connection') { extra = connectionTokens((raw[i + 1] as Buffer).toString('latin1')); continue }
+    if (lower === 'connection') { extra = connectionTokens(text(raw[i + 1] as Buffer | string)); continue }
     if (HOP_BY_HOP.has(lower)) continue
-    out.push(name, (raw[i + 1] as Buffer).toString('latin1'))
+    out.push(name, text(raw[i + 1] as Buffer | string))
   }
   if (extra === null) return out
   const kept: string[] = []
