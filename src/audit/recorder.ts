@@ -42,8 +42,11 @@ export interface RecorderOptions {
   maxQueuedBytes?: number
   /** audit.max_rows, read after each batch (0: no bound) */
   maxRows?: () => number
-  /** Deletes the oldest rows so that at most `maxRows` remain; resolves to the decisions deleted */
-  trim?: (maxRows: number) => Promise<number>
+  /**
+   * Deletes the oldest rows, at most `atMost`, towards at most `maxRows` left (DecisionStore.trim):
+   * `(maxRows, atMost) => store.decisions.trim(maxRows, atMost)`
+   */
+  trim?: (maxRows: number, atMost: number) => Promise<{ rows: number, decisions: number }>
   batchSize?: number
   intervalMs?: number
   now?: () => number
@@ -52,6 +55,9 @@ export interface RecorderOptions {
 export type DropReason = 'queue_full' | 'store_error' | 'max_rows'
 
 interface Pending { at: number, input: DecisionInput, full: boolean, count: number, key: string, waiting: boolean, bytes: number }
+
+/** Rows deleted by one call of the store's trim */
+const TRIM_ROWS = 5000
 
 /** What a queued record holds besides its texts (the object, its slot, its Map entry) */
 const RECORD_OVERHEAD_BYTES = 200
@@ -205,13 +211,21 @@ export class DecisionRecorder {
     await this.inFlight
   }
 
-  /** The history back within audit.max_rows, the oldest rows deleted first */
+  /**
+   * The history back within audit.max_rows, the oldest rows deleted first, TRIM_ROWS at a time
+   * with the event loop let go between (a bound lowered on a big table, or the first run after an
+   * upgrade, has millions to delete; SQLite deletes in the process's own thread)
+   */
   private async trim (): Promise<void> {
     const maxRows = this.opts.maxRows?.() ?? 0
     if (maxRows <= 0 || this.opts.trim === undefined) return
     try {
-      const n = await this.opts.trim(maxRows)
-      if (n > 0) this.drop('max_rows', n)
+      for (;;) {
+        const { rows, decisions } = await this.opts.trim(maxRows, TRIM_ROWS)
+        if (decisions > 0) this.drop('max_rows', decisions)
+        if (rows < TRIM_ROWS) return
+        await new Promise((resolve) => setImmediate(resolve))
+      }
     } catch (err) {
       this.opts.onError?.(err)
     }

@@ -66,16 +66,18 @@ export function kyselyDecisions (db: Kysely<Database>): DecisionStore {
       const r = await db.deleteFrom('regguard_decisions').where('at', '<', before).executeTakeFirst()
       return Number(r.numDeletedRows)
     },
-    async trim (maxRows) {
-      // the newest id less maxRows: two lookups on the primary key, however big the table
-      const top = await db.selectFrom('regguard_decisions').select((eb) => eb.fn.max('id').as('id')).executeTakeFirst()
-      if (top?.id === null || top?.id === undefined) return 0
-      const cutoff = num(top.id as number | string) - maxRows
-      if (cutoff <= 0) return 0
+    async trim (maxRows, atMost) {
+      // the newest id less maxRows, the oldest plus atMost: lookups on the primary key, however
+      // big the table
+      const ends = await db.selectFrom('regguard_decisions').select((eb) => [eb.fn.min('id').as('oldest'), eb.fn.max('id').as('newest')]).executeTakeFirst()
+      if (ends?.oldest === null || ends?.oldest === undefined || ends.newest === null) return { rows: 0, decisions: 0 }
+      const oldest = num(ends.oldest as number | string)
+      const cutoff = Math.min(num(ends.newest as number | string) - maxRows, oldest + atMost - 1)
+      if (cutoff < oldest) return { rows: 0, decisions: 0 }
       return await db.transaction().execute(async (trx) => {
         const dropped = await trx.selectFrom('regguard_decisions').select((eb) => eb.fn.sum<number | string>('count').as('n')).where('id', '<=', cutoff).executeTakeFirst()
-        await trx.deleteFrom('regguard_decisions').where('id', '<=', cutoff).execute()
-        return dropped?.n === null || dropped?.n === undefined ? 0 : num(dropped.n)
+        const r = await trx.deleteFrom('regguard_decisions').where('id', '<=', cutoff).executeTakeFirst()
+        return { rows: Number(r.numDeletedRows), decisions: dropped?.n === null || dropped?.n === undefined ? 0 : num(dropped.n) }
       })
     }
   }

@@ -113,19 +113,20 @@ export function prepareHotPaths (sqlite: BetterSqlite3.Database, store: Store): 
   store.decisions.addMany = outsideTransactions((rows: NewDecision[]) => { lightly(() => insertDecisions(rows)) }, store.decisions.addMany)
 
   // audit.max_rows after every batch, as decisions-store.ts does it, without loading kysely
-  const newestDecision = sqlite.prepare<[], number | null>('SELECT max(id) FROM regguard_decisions').pluck()
+  const decisionIds = sqlite.prepare<[], { oldest: number | null, newest: number | null }>('SELECT min(id) AS oldest, max(id) AS newest FROM regguard_decisions')
   const countUpTo = sqlite.prepare<[number], number | null>('SELECT sum(count) FROM regguard_decisions WHERE id <= ?').pluck()
   const deleteUpTo = sqlite.prepare<[number]>('DELETE FROM regguard_decisions WHERE id <= ?')
-  const trimDecisions = sqlite.transaction((maxRows: number): number => {
-    const cutoff = (newestDecision.get() ?? 0) - maxRows
-    if (cutoff <= 0) return 0
-    const n = countUpTo.get(cutoff) ?? 0
-    deleteUpTo.run(cutoff)
-    return n
+  const trimDecisions = sqlite.transaction((maxRows: number, atMost: number): { rows: number, decisions: number } => {
+    const { oldest, newest } = decisionIds.get() ?? { oldest: null, newest: null }
+    if (oldest === null || newest === null) return { rows: 0, decisions: 0 }
+    const cutoff = Math.min(newest - maxRows, oldest + atMost - 1)
+    if (cutoff < oldest) return { rows: 0, decisions: 0 }
+    const decisions = countUpTo.get(cutoff) ?? 0
+    return { rows: deleteUpTo.run(cutoff).changes, decisions }
   })
-  store.decisions.trim = outsideTransactions((maxRows: number) => {
-    let n = 0
-    lightly(() => { n = trimDecisions(maxRows) })
+  store.decisions.trim = outsideTransactions((maxRows: number, atMost: number) => {
+    let n = { rows: 0, decisions: 0 }
+    lightly(() => { n = trimDecisions(maxRows, atMost) })
     return n
   }, store.decisions.trim)
 }

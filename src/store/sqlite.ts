@@ -53,7 +53,7 @@ function onFirstCall (sqlite: BetterSqlite3.Database, load: () => Promise<Kysely
       list: async (q) => await (await s()).decisions.list(q),
       summary: async (since, now) => await (await s()).decisions.summary(since, now),
       sweep: async (before) => await (await s()).decisions.sweep(before),
-      trim: async (maxRows) => await (await s()).decisions.trim(maxRows)
+      trim: async (maxRows, atMost) => await (await s()).decisions.trim(maxRows, atMost)
     },
     sessions: {
       put: async (session) => { await (await s()).sessions.put(session) },

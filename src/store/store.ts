@@ -214,10 +214,11 @@ export interface DecisionStore {
   /** Deletes decisions recorded before `before`; returns how many. */
   sweep: (before: number) => Promise<number>
   /**
-   * Deletes the oldest rows (by id) so that at most `maxRows` remain; returns how many decisions
-   * they stood for (their counts). Ids only grow, with gaps at most: gaps make it keep fewer.
+   * Deletes the oldest rows (by id), at most `atMost` of them, towards at most `maxRows` left;
+   * returns the rows deleted and the decisions they stood for (their counts). Ids only grow, with
+   * gaps at most: gaps make it keep fewer.
    */
-  trim: (maxRows: number) => Promise<number>
+  trim: (maxRows: number, atMost: number) => Promise<{ rows: number, decisions: number }>
 }
 
 export interface Store {

@@ -51,7 +51,7 @@ for (const backend of BACKENDS) {
       intervalMs: 60_000,
       batchSize: 250,
       maxRows: () => maxRows,
-      trim: (n) => store.decisions.trim(n)
+      trim: (n, atMost) => store.decisions.trim(n, atMost)
     })
     for (let i = 0; i < 5000; i++) {
       r.record(denial(i))
@@ -78,5 +78,26 @@ for (const backend of BACKENDS) {
     await r.close()
     const after = await store.decisions.list({ limit: 500 })
     t.ok(after.decisions.length <= 100, `${after.decisions.length} rows after the bound was lowered`)
+  })
+}
+
+for (const backend of BACKENDS) {
+  t.test(`${backend}: a big history is trimmed a slice at a time`, async (t) => {
+    const store = await openTestStore(t, backend)
+    const row = (i: number): NewDecision => ({ at: i, endpoint: 'register/requestToken', medium: 'email', result: 'deny', rule: 'default', detail: 'allowed: false', client_ip: '192.0.2.1', address: `u${i}@example.org`, domain: 'example.org', count: 2 })
+    for (let i = 0; i < 12_000; i += 500) await store.decisions.addMany(Array.from({ length: 500 }, (_, k) => row(i + k)))
+    t.same(await store.decisions.trim(100, 3), { rows: 3, decisions: 6 }, 'at most atMost rows a call, their counts summed')
+    t.same(await store.decisions.trim(20_000, 1000), { rows: 0, decisions: 0 }, 'within the bound: nothing')
+    // the recorder calls it until the bound holds, letting the event loop go between calls
+    let turns = 0
+    const ticker = setInterval(() => { turns++ }, 0)
+    const r = new DecisionRecorder({ write: (b) => store.decisions.addMany(b), fullAddresses: () => true, redact, intervalMs: 60_000, maxRows: () => 100, trim: (n, atMost) => store.decisions.trim(n, atMost) })
+    r.record(denial(99_999))
+    await r.close()
+    clearInterval(ticker)
+    const left = await store.decisions.list({ limit: 500 })
+    t.ok(left.decisions.length <= 100 && left.decisions.length > 90, `${left.decisions.length} rows left`)
+    t.equal(r.droppedBy.max_rows, 2 * (12_000 - 3 - (left.decisions.length - 1)), 'every dropped decision counted')
+    t.ok(turns > 0, 'timers ran while it trimmed')
   })
 }
