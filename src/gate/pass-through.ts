@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunc
 import httpProxy from '@fastify/http-proxy'
 import type { Dispatcher } from 'undici'
 import type { AppContext } from '../context.js'
+import { abortWithClient, onBehalfOf } from '../homeserver/abort-with-client.js'
 import { failureOf, FAILURE_ERROR } from '../homeserver/forward.js'
 import { clientResponseHeaders } from '../homeserver/headers.js'
 import { redactTarget } from '../log.js'
@@ -114,6 +115,8 @@ function gateOf (request: FastifyRequest): { gate: GateRequest, ctx: AppContext 
 
 function onProxyError (metrics: Metrics) {
   return function proxyError (reply: FastifyReply, error: Error & { cause?: unknown }): void {
+    // the client went away (abortWithClient): nobody to answer, and not the homeserver's failure
+    if (reply.raw.destroyed) return
     const cause = (error.cause instanceof Error ? error.cause : error) as Error & { code?: string }
     // reply-from's own timeout and undici's both mean the homeserver did not answer in time
     const failure = error.name === 'GatewayTimeoutError' || (error as { code?: string }).code === 'FST_REPLY_FROM_GATEWAY_TIMEOUT' ? 'timeout' : failureOf(cause)
@@ -142,7 +145,8 @@ export function passThroughRoute (app: FastifyInstance, upstream: string, pool: 
   const proxyError = onProxyError(metrics)
   void app.register(httpProxy, {
     upstream,
-    undici: pool as never,
+    // a client gone before its answer came aborts the homeserver's request
+    undici: pool.compose(abortWithClient) as never,
     routes: ['/*'],
     httpMethods: allMethods(app),
     // the homeserver's Location headers are its own business: forwarded unchanged
@@ -152,13 +156,13 @@ export function passThroughRoute (app: FastifyInstance, upstream: string, pool: 
     // http-proxy's own rebuilt query would re-encode it
     handler (request, reply, _dest, options) {
       const started = performance.now()
-      return reply.from(rawPath(request.raw.url ?? '/'), {
+      return onBehalfOf(reply.raw, () => reply.from(rawPath(request.raw.url ?? '/'), {
         ...options,
-        onResponse (req, rep, res) {
+        onResponse (_req, rep, res) {
           metrics.upstreamSeconds.observe((performance.now() - started) / 1000)
           void rep.send(res.stream)
         }
-      })
+      }))
     },
     replyOptions: {
       rewriteRequestHeaders (request) {

@@ -26,7 +26,9 @@ export function exchange (pool: Dispatcher, req: Omit<ForwardRequest, 'collectBo
     let headers: string[] = []
     const chunks: Buffer[] = []
     let size = 0
+    // undici's controller API (the one undici 8 keeps); undici 7 picks it by onRequestStart
     const handler: Dispatcher.DispatchHandler = {
+      onRequestStart () {},
       onResponseStart (controller, statusCode, parsed, text) {
         if (statusCode < 200) return
         status = statusCode
