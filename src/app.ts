@@ -148,6 +148,8 @@ export async function buildApp (config: LoadedConfig, opts: BuildOptions = {}): 
   const audit = new DecisionRecorder({
     ...opts.audit,
     write: (batch) => store.decisions.addMany(batch),
+    maxRows: () => runtime.config.settings.audit.max_rows,
+    trim: (maxRows, atMost) => store.decisions.trim(maxRows, atMost),
     fullAddresses: () => runtime.config.settings.log.full_addresses,
     redact: (medium, address, full) => redactAddress(medium, address, full, hashKey),
     onDropped: (reason, n) => { metrics.decisionsDropped.inc({ reason }, n) },

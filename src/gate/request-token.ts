@@ -27,7 +27,6 @@ const DENIED: Record<TokenRoute['endpoint'], Record<Medium, MatrixErrorName>> = 
 }
 
 /** The history's endpoint names, as constants: a flood of one decision compares them by identity */
-const HISTORY_ENDPOINT: Record<TokenRoute['endpoint'], string> = { register: 'register/requestToken', account: 'account/requestToken' }
 
 /**
  * POST .../(register|account/3pid)/(email|msisdn)/requestToken: read the body as Synapse
@@ -94,7 +93,7 @@ export function requestTokenHandler () {
       }, 'policy decision')
     }
     ctx.metrics.decisions.inc({ endpoint: route.endpoint, medium: route.medium, result: decision.allowed ? 'allow' : 'deny', rule: decision.rule })
-    ctx.audit.record({ endpoint: HISTORY_ENDPOINT[route.endpoint], medium: parsed.medium, address: parsed.address, result: decision.allowed ? 'allow' : 'deny', rule: decision.rule, detail: decision.detail, client_ip: request.ip })
+    ctx.audit.record({ endpoint: `${route.endpoint}/requestToken`, medium: parsed.medium, address: parsed.address, result: decision.allowed ? 'allow' : 'deny', rule: decision.rule, detail: decision.detail, client_ip: request.ip })
 
     if (!decision.allowed && decision.temporary === true) { sendError(res, 'THREEPID_CHECK_UNAVAILABLE'); return }
     if (!decision.allowed) {

@@ -38,10 +38,28 @@ async function getJson (pool: Dispatcher, path: string, token: string, timeoutMs
       if (size > ANSWER_LIMIT) { res.body.destroy(); return null }
       chunks.push(chunk as Buffer)
     }
-    try { return { status: res.statusCode, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) } } catch { return { status: res.statusCode, body: null } }
-  } catch {
-    return null
+    const text = Buffer.concat(chunks).toString('utf8')
+    try {
+      return { status: res.statusCode, body: JSON.parse(text) }
+    } catch (err) {
+      if (err instanceof SyntaxError) return { status: res.statusCode, body: null }
+      throw err
+    }
+  } catch (err) {
+    // the homeserver would not say (unreachable, reset, timed out): the caller learns nothing.
+    // Anything else is a fault of regguard's and goes up to be logged (a TypeError here once hid
+    // a dead feature).
+    if (isExchangeFailure(err)) return null
+    throw err
   }
+}
+
+/** undici's and the network's failures, and the deadline's abort: what a round trip may end in */
+function isExchangeFailure (err: unknown): boolean {
+  if (!(err instanceof Error)) return false
+  if (err.name === 'AbortError' || err.name === 'TimeoutError') return true
+  const code = (err as { code?: unknown }).code
+  return typeof code === 'string' && (code.startsWith('UND_ERR') || /^E[A-Z]+$/.test(code))
 }
 
 export interface WhoamiArgs {
@@ -82,15 +100,24 @@ export type AccountStanding = 'ok' | 'deactivated' | 'shadow-banned' | 'unknown'
 
 /**
  * GET /_synapse/admin/v2/users/{userId} with a Synapse admin's token. 'unknown' when the
- * answer is not a user with boolean `deactivated` and `shadow_banned` (older Synapse versions
- * lack the latter): the caller then learns nothing.
+ * answer is not a user with `deactivated` and `shadow_banned` (older Synapse versions lack the
+ * latter): the caller then learns nothing. Synapse 1.67 sends both as the database has them, 0
+ * or 1 (SQLite) or booleans (PostgreSQL), so either is read.
  */
+function flag (v: unknown): boolean | null {
+  if (typeof v === 'boolean') return v
+  if (v === 0 || v === 1) return v === 1
+  return null
+}
+
 export async function accountStanding (pool: Dispatcher, adminToken: string, userId: string, timeoutMs: number): Promise<AccountStanding> {
   const answer = await getJson(pool, `/_synapse/admin/v2/users/${encodeURIComponent(userId)}`, adminToken, timeoutMs)
   if (answer === null || answer.status !== 200 || answer.body === null || typeof answer.body !== 'object') return 'unknown'
   const b = answer.body as Record<string, unknown>
-  if (typeof b.deactivated !== 'boolean' || typeof b.shadow_banned !== 'boolean') return 'unknown'
-  if (b.deactivated) return 'deactivated'
-  if (b.shadow_banned) return 'shadow-banned'
+  const deactivated = flag(b.deactivated)
+  const shadowBanned = flag(b.shadow_banned)
+  if (deactivated === null || shadowBanned === null) return 'unknown'
+  if (deactivated) return 'deactivated'
+  if (shadowBanned) return 'shadow-banned'
   return 'ok'
 }

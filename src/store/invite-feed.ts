@@ -1,5 +1,4 @@
 import { sql, type Kysely } from 'kysely'
-import { createRequire } from 'node:module'
 import type pg from 'pg'
 import type { Medium } from '../synapse/canonical.js'
 import type { Database } from './schema.js'
@@ -44,12 +43,10 @@ function parsePayload (payload: string | undefined, schema: string): string[] | 
  * connection reports down and is opened again every second; its 'error' is always handled, so a
  * failover never crashes the process.
  */
-export function postgresFeed (db: Kysely<Database>, connectionString: string, schema: string): InviteFeed {
+export function postgresFeed (db: Kysely<Database>, connectionString: string, schema: string, Client: typeof pg.Client): InviteFeed {
   return {
     pendingKeys: async (now) => await pendingKeys(db, now),
     watch (events: InviteFeedEvents): InviteWatch {
-      // required here, not imported at the top: SQLite deployments load this file and never pg
-      const { Client } = createRequire(import.meta.url)('pg') as typeof pg
       let client: pg.Client | null = null
       let closed = false
       let retry: NodeJS.Timeout | undefined

@@ -104,7 +104,7 @@ export async function openPostgres (url: string, opts: PostgresOptions = {}): Pr
     // soon: otherwise a silent failover fills the pool with half-open connections
     if (queryTimeoutMs > 0) pool.options.connectionTimeoutMillis = Math.min(pool.options.connectionTimeoutMillis ?? queryTimeoutMs, queryTimeoutMs)
     const store = kyselyStore(db, 'postgres', { invitesWritten: async (trx, invites) => { await notifyInvites(trx, schema, invites) } })
-    store.inviteFeed = postgresFeed(db, target.connectionString, schema)
+    store.inviteFeed = postgresFeed(db, target.connectionString, schema, pg.Client)
     return store
   } catch (err) {
     await db.destroy().catch(() => {})

@@ -1,4 +1,4 @@
-import { createRequire } from 'node:module'
+import * as libphonenumber from 'libphonenumber-js'
 import type { CountryCode } from 'libphonenumber-js'
 import { pyStrip } from './casefold.js'
 import { PhoneParseError, phonenumbersParse } from './phonenumbers-parse.js'
@@ -12,13 +12,11 @@ const ASCII = /^[\x00-\x7f]*$/
 type PhoneLib = Pick<typeof import('libphonenumber-js'), 'isSupportedCountry' | 'parsePhoneNumberWithError'>
 
 /**
- * libphonenumber-js and its metadata (about 10 MB of RSS) are required by the first phone number
- * read, not at start-up: most deployments never see one. require() is synchronous and cached, so
- * the first request simply takes longer (tens of milliseconds) and concurrent ones cannot race.
- * `load` is replaced by tests only.
+ * libphonenumber-js through its public entry, imported with this module. `load` is replaced by
+ * tests only (a broken installation's failure).
  */
 export const phoneLib: { load: () => PhoneLib } = {
-  load: () => createRequire(import.meta.url)('libphonenumber-js') as PhoneLib
+  load: () => libphonenumber
 }
 let loaded: PhoneLib | undefined
 

@@ -160,7 +160,7 @@ export async function startSynapseLike (t?: { teardown: (fn: () => unknown) => v
       if (!account(r.user_id).admin) return error(403, 'M_FORBIDDEN', 'You are not a server admin')
       const a = accounts.get(decodeURIComponent(admin[1] as string))
       if (a === undefined) return error(404, 'M_NOT_FOUND', 'User not found')
-      return { status: 200, body: { name: a.user_id, admin: a.admin, deactivated: a.deactivated, shadow_banned: a.shadowBanned, is_guest: false } }
+      return { status: 200, body: { name: a.user_id, admin: a.admin, deactivated: a.deactivated ? 1 : 0, shadow_banned: a.shadowBanned ? 1 : 0, is_guest: false } }
     }
     const inv = INVITE.exec(path)
     const cr = inv === null ? CREATE.exec(path) : null

@@ -21,11 +21,13 @@ const TOKEN = '/_matrix/client/v3/register/msisdn/requestToken'
 const msisdn = (port: number, country: string, phone: string): ReturnType<typeof rawPost> =>
   rawPost(port, TOKEN, JSON.stringify({ client_secret: 's', country, phone_number: phone, send_attempt: 1 }), { 'Content-Type': 'application/json' })
 
-t.test('the default store and rate limiter load no PostgreSQL, Redis or DNS client; the first phone numbers load the library and are judged right', async (t) => {
+t.test('the default store and rate limiter load no PostgreSQL, Redis or DNS client; the first phone numbers are judged right', async (t) => {
   const hs = await startHomeserver(t)
   const rg = await startRegguard(t, hs.url, policy)
   const atStart = loadedPackages()
-  for (const p of ['pg', 'pg-pool', 'ioredis', 'libphonenumber-js', 'dns-packet']) t.notOk(atStart.includes(p), `${p} not loaded`)
+  // libphonenumber-js is imported through its entry with the code that reads phone numbers (issue
+  // 21: no createRequire of packages), so it is loaded from the start
+  for (const p of ['pg', 'pg-pool', 'ioredis', 'dns-packet']) t.notOk(atStart.includes(p), `${p} not loaded`)
   // concurrent first requests: allowed (44...) and denied (1...) alike, none failed
   const answers = await Promise.all([
     msisdn(rg.port, 'GB', '07700 900123'),
@@ -35,7 +37,6 @@ t.test('the default store and rate limiter load no PostgreSQL, Redis or DNS clie
   ])
   t.same(answers.map((a) => a.status), [200, 403, 200, 403])
   t.same(hs.received.map((r) => (JSON.parse(r.body.toString()) as { phone_number: string }).phone_number).sort(), ['+44 7700 900456', '07700 900123'])
-  t.ok(loadedPackages().includes('libphonenumber-js'), 'loaded by the first phone number')
 })
 
 t.test('a phone number read with a library that cannot load: 500 and a log line, the process goes on, the next request loads it', async (t) => {
