@@ -34,8 +34,20 @@ function checkoutState (): string {
   return hash.digest('hex').slice(0, 16)
 }
 
+// one answer per test process, even if the checkout changes while its tests run (and one
+// failed pack, not one a test)
+let resolved: { bin: string } | { err: Error } | null = null
+
 /** The installed `regguard` command (path of DIR/bin/regguard). */
 export function installedCommand (): string {
+  if (resolved === null) {
+    try { resolved = { bin: findOrInstall() } } catch (err) { resolved = { err: err as Error } }
+  }
+  if ('err' in resolved) throw resolved.err
+  return resolved.bin
+}
+
+function findOrInstall (): string {
   const given = process.env.REGGUARD_INSTALLED_PREFIX
   if (given !== undefined && given !== '') {
     if (!existsSync(installedMarker(given))) throw new Error(`REGGUARD_INSTALLED_PREFIX=${given} holds no finished install`)
