@@ -1,34 +1,11 @@
 import { parseArgs } from 'node:util'
+import { readFileSync } from 'node:fs'
 import { CommandError, CommandUsageError, ListsUsageError } from './errors.js'
+import { HELP, overview } from './usage.js'
 import { ConfigError, loadConfig, type LoadedConfig } from '../config/load.js'
 
 // Each command's module is loaded when it runs: `regguard serve` (and a cluster's primary above
 // all) carries none of the others' imports (the store drivers, the lists' fetcher).
-
-const USAGE = `usage:
-  regguard [serve] --config FILE            run the proxy (FILE may also come from REGGUARD_CONFIG)
-  regguard check-config --config FILE       validate a configuration; exit 0 when valid
-  regguard policy check --config FILE [--no-dns] email ADDRESS
-  regguard policy check --config FILE msisdn NUMBER
-  regguard policy check --config FILE username NAME
-  regguard policy check --config FILE --ip ADDR --user-agent UA [email ADDRESS | msisdn NUMBER | username NAME]
-                                            print the decision and the rule; exit 0 allow, 1 deny
-                                            (--ip, --user-agent: the requester rules, judged first;
-                                            live lists from lists.cache_dir; --no-dns skips the
-                                            mail-server rules)
-  regguard export mas-policy --config FILE  print the policy as MAS policy.data (YAML), with a
-                                            comment for everything MAS cannot express
-  regguard lists status --config FILE       each live list: source, cached entries, last fetch
-  regguard lists refresh --config FILE      fetch the live lists into lists.cache_dir now; exit 1
-                                            when one fails
-  regguard config sample                    print the sample configuration, generated from the schema
-  regguard invites add --config FILE email ADDRESS    (or: msisdn NUMBER)
-  regguard invites list --config FILE [--medium M] [--address A] [--inviter U] [--limit N] [--from TOKEN]
-  regguard invites revoke --config FILE ID
-  regguard invites revoke --config FILE --inviter U    every pending invite U taught
-  regguard invites import --config FILE FILE.csv     one "medium,address" a line; all or nothing
-                                            invites work on the store at storage.url
-`
 
 /** Where a command writes and what it reads: the process's own, or a test's. */
 export interface CliIo {
@@ -37,7 +14,31 @@ export interface CliIo {
   env: Record<string, string | undefined>
 }
 
-class UsageError extends Error {}
+/** Wrong arguments: one line, the hint to the command's own usage, exit 2. */
+class UsageError extends Error {
+  constructor (message: string, readonly command?: string) { super(message) }
+}
+
+/** The commands that read a configuration, and so refuse to run without one. */
+const NEEDS_CONFIG = new Set(['serve', 'check-config', 'policy', 'export', 'lists', 'invites'])
+
+/** The package's version, from the package.json above this file (in a checkout or installed). */
+function version (): string {
+  for (let dir = new URL('.', import.meta.url); dir.pathname !== '/'; dir = new URL('..', dir)) {
+    let text: string
+    try { text = readFileSync(new URL('package.json', dir), 'utf8') } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue
+      throw err
+    }
+    const pkg = JSON.parse(text) as { name?: string, version?: string }
+    if (pkg.name === 'matrix-regguard' && typeof pkg.version === 'string') return pkg.version
+  }
+  return 'unknown'
+}
+
+function hint (command: string | undefined): string {
+  return command !== undefined && command in HELP ? `see: regguard ${command} --help\n` : 'see: regguard help\n'
+}
 
 /** Ends the command with this message on stderr and this exit status (never process.exit here). */
 class Exit extends Error {
@@ -48,12 +49,12 @@ function fail (message: string, code = 2): never {
   throw new Exit(message, code)
 }
 
-async function commandErrors (io: CliIo, run: () => Promise<number>): Promise<number> {
+async function commandErrors (io: CliIo, command: string, run: () => Promise<number>): Promise<number> {
   try {
     return await run()
   } catch (err) {
     if (!(err instanceof CommandError)) throw err
-    if (err instanceof CommandUsageError) throw new UsageError(err.message)
+    if (err instanceof CommandUsageError) throw new UsageError(err.message, command)
     io.err(`regguard: ${err.message}\n`)
     return err.exitCode
   }
@@ -69,17 +70,40 @@ export async function run (argv: string[], io: CliIo): Promise<number> {
   } catch (err) {
     if (err instanceof Exit) { io.err(`regguard: ${err.message}\n`); return err.code }
     if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') === true) {
-      io.err(`regguard: ${(err as Error).message}\n${USAGE}`)
+      // node's parseArgs messages can run to several lines: the first is the one that matters
+      const first = (err as Error).message.split('\n')[0] as string
+      io.err(`regguard: ${first}\n${hint(err instanceof UsageError ? err.command : commandOf(argv))}`)
       return 2
     }
     throw err
   }
 }
 
+/** The command a usage error belongs to: the first word that is not an option. */
+function commandOf (argv: string[]): string | undefined {
+  return argv.find((a) => !a.startsWith('-'))
+}
+
+/** The configuration file of a command that needs one; refuses when neither way names one. */
+function configFile (flag: string | undefined, io: CliIo, command: string): string {
+  const file = flag ?? io.env.REGGUARD_CONFIG
+  if (file === undefined || file === '') {
+    throw new UsageError(`${command} needs a configuration: --config FILE or REGGUARD_CONFIG=FILE (a starting point: config/regguard.minimal.yaml)`, command)
+  }
+  return file
+}
+
 async function dispatch (argv: string[], io: CliIo): Promise<number> {
+  if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) { io.out(`regguard ${version()}\n`); return 0 }
+  if (argv[0] === 'help') {
+    const topic = argv[1]
+    if (argv.length > 2 || (topic !== undefined && !(topic in HELP))) throw new UsageError(`no help for ${JSON.stringify(argv.slice(1).join(' '))} (commands: ${Object.keys(HELP).join(', ')})`)
+    io.out(topic !== undefined ? (HELP[topic] as { text: string }).text : overview())
+    return 0
+  }
   const load = (file: string | undefined): LoadedConfig => {
     try {
-      return loadConfig({ file: file ?? io.env.REGGUARD_CONFIG ?? null, env: io.env })
+      return loadConfig({ file, env: io.env })
     } catch (err) {
       if (err instanceof ConfigError) fail(err.message)
       throw err
@@ -104,52 +128,53 @@ async function dispatch (argv: string[], io: CliIo): Promise<number> {
     },
     allowPositionals: true
   })
-  if (values.help === true) { io.out(USAGE); return 0 }
   const [command = 'serve', ...rest] = positionals
-  if (values['no-dns'] === true && command !== 'policy') throw new UsageError('--no-dns belongs to policy check')
+  if (values.help === true) { io.out(HELP[command]?.text ?? overview()); return 0 }
+  const config = NEEDS_CONFIG.has(command) ? configFile(values.config, io, command) : undefined
+  if (values['no-dns'] === true && command !== 'policy') throw new UsageError('--no-dns belongs to policy check', command)
   const listOptions = { medium: values.medium, address: values.address, limit: values.limit, from: values.from }
   if ((command !== 'invites' || rest[0] !== 'list') && Object.values(listOptions).some((v) => v !== undefined)) {
-    throw new UsageError('--medium, --address, --limit and --from belong to invites list')
+    throw new UsageError('--medium, --address, --limit and --from belong to invites list', command)
   }
   if (values.inviter !== undefined && (command !== 'invites' || (rest[0] !== 'list' && rest[0] !== 'revoke'))) {
-    throw new UsageError('--inviter belongs to invites list and invites revoke')
+    throw new UsageError('--inviter belongs to invites list and invites revoke', command)
   }
   const requester = { ip: values.ip, userAgent: values['user-agent'] }
   if ((command !== 'policy' || rest[0] !== 'check') && (requester.ip !== undefined || requester.userAgent !== undefined)) {
-    throw new UsageError('--ip and --user-agent belong to policy check')
+    throw new UsageError('--ip and --user-agent belong to policy check', command)
   }
   switch (command) {
     case 'serve':
       // loaded only to serve: the other commands start faster without fastify and undici
-      await (await import('../server.js')).serve(values.config ?? io.env.REGGUARD_CONFIG ?? null)
+      await (await import('../server.js')).serve(config ?? null)
       return -1 // keeps running
     case 'check-config': {
-      const config = load(values.config)
-      io.out(`configuration ${config.file ?? '(defaults)'} is valid\n`)
+      const loaded = load(config)
+      io.out(`configuration ${loaded.file ?? '(defaults)'} is valid\n`)
       return 0
     }
     case 'policy':
-      if (rest[0] !== 'check') throw new UsageError('unknown policy command')
-      return await commandErrors(io, async () => await (await import('./policy-check.js')).policyCheck(io, load(values.config), rest[1], rest[2], requester, values['no-dns'] === true))
+      if (rest[0] !== 'check') throw new UsageError('policy needs: check', command)
+      return await commandErrors(io, command, async () => await (await import('./policy-check.js')).policyCheck(io, load(config), rest[1], rest[2], requester, values['no-dns'] === true))
     case 'export': {
-      if (rest[0] !== 'mas-policy') throw new UsageError('unknown export command (known: mas-policy)')
-      const config = load(values.config)
-      io.out((await import('./export-mas.js')).masPolicyYaml(config.settings, config.policy, config.file ?? '(defaults)'))
+      if (rest[0] !== 'mas-policy') throw new UsageError('export needs: mas-policy', command)
+      const loaded = load(config)
+      io.out((await import('./export-mas.js')).masPolicyYaml(loaded, loaded.file ?? '(defaults)'))
       return 0
     }
     case 'lists':
       try {
-        return await (await import('./lists.js')).listsCommand(load(values.config), rest[0], { out: io.out, err: io.err })
+        return await (await import('./lists.js')).listsCommand(load(config), rest[0], { out: io.out, err: io.err })
       } catch (err) {
-        if (err instanceof ListsUsageError) throw new UsageError(err.message)
+        if (err instanceof ListsUsageError) throw new UsageError(err.message, command)
         throw err
       }
     case 'config':
-      if (rest[0] !== 'sample') throw new UsageError('unknown config command')
+      if (rest[0] !== 'sample') throw new UsageError('config needs: sample', command)
       io.out((await import('../config/sample.js')).sampleConfig())
       return 0
     case 'invites':
-      return await commandErrors(io, async () => await (await import('./invites.js')).invitesCommand(load(values.config), rest, { ...listOptions, inviter: values.inviter }, {
+      return await commandErrors(io, command, async () => await (await import('./invites.js')).invitesCommand(load(config), rest, { ...listOptions, inviter: values.inviter }, {
         out: io.out,
         err: io.err
       }))
