@@ -32,12 +32,12 @@ import { fmt, table } from './table.js'
 const EXAMPLE = fileURLToPath(new URL('../../config/regguard.example.yaml', import.meta.url))
 const UPSTREAM = fileURLToPath(new URL('./upstream.js', import.meta.url))
 
-export const RSS_GOAL_MB = 70
-export const START_GOAL_MS = 500
+export const RSS_GOAL_MB = 110
+export const START_GOAL_MS = 1000
 
-interface Status { rssMb: number, anonMb: number, fileMb: number }
+export interface Status { rssMb: number, anonMb: number, fileMb: number }
 
-function status (pid: number): Status {
+export function status (pid: number): Status {
   const text = readFileSync(`/proc/${pid}/status`, 'utf8')
   const kb = (key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+)`, 'm').exec(text)?.[1] ?? NaN) / 1024
   return { rssMb: kb('VmRSS'), anonMb: kb('RssAnon'), fileMb: kb('RssFile') }
@@ -45,7 +45,7 @@ function status (pid: number): Status {
 
 const sleep = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }
 
-async function settled (pid: number): Promise<Status> {
+export async function settled (pid: number): Promise<Status> {
   await sleep(2000)
   const samples: Status[] = []
   const deadline = Date.now() + 20_000
@@ -145,8 +145,9 @@ async function startRegguardOnce (home: string, upstream: string, run: number): 
   const t0 = performance.now()
   const child = startChild(process.execPath, [CLI, '--config', file], {
     cwd: home,
-    // the environment could override keys of the file (REGGUARD_*): measured is the file alone
-    env: Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('REGGUARD_')))
+    // the environment could override keys of the file (REGGUARD_*) or add node flags (NODE_OPTIONS):
+    // measured is the file alone, no flags
+    env: Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('REGGUARD_') && k !== 'NODE_OPTIONS'))
   })
   try {
     const logged = lineSeen(child, '"regguard listening"', t0)

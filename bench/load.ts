@@ -1,15 +1,9 @@
-import autocannon from 'autocannon'
+import { wrk, type WrkSpec } from './wrk.js'
 
-// One load run with autocannon: a warm-up whose numbers are thrown away, then the measurement;
-// and the rounds of one target combined.
+// One load run with wrk (bench/wrk.ts): a warm-up whose numbers are thrown away, then the
+// measurement; and the rounds of one target combined.
 
-export interface LoadSpec {
-  method: 'GET' | 'POST'
-  path: string
-  body?: Buffer
-  headers?: Record<string, string>
-  connections: number
-}
+export type LoadSpec = WrkSpec
 
 export interface LoadResult {
   rps: number
@@ -23,32 +17,28 @@ export interface LoadResult {
   /** answered requests and the CPU milliseconds they took (to combine runs) */
   requests: number
   cpuMs: number | null
+  /** the load generator's own CPU time per request, microseconds */
+  clientUsPerReq: number
+  clientCpuMs: number
 }
 
 export async function load (base: string, spec: LoadSpec, durationS: number, warmupS: number, cpu?: () => number): Promise<LoadResult> {
-  const opts = {
-    url: base + spec.path,
-    method: spec.method,
-    headers: spec.headers,
-    body: spec.body,
-    connections: spec.connections,
-    timeout: 30
-  }
-  if (warmupS > 0) await autocannon({ ...opts, duration: warmupS })
+  if (warmupS > 0) await wrk(base, spec, warmupS)
   const cpu0 = cpu?.() ?? 0
-  const r = await autocannon({ ...opts, duration: durationS })
+  const r = await wrk(base, spec, durationS)
   const cpuUsed = (cpu?.() ?? 0) - cpu0
-  const statuses: Record<string, number> = {}
-  for (const [code, s] of Object.entries(r.statusCodeStats)) statuses[code] = s.count
+  const { connect, read, write, timeout } = r.errors
   return {
-    rps: r.requests.average,
-    p50: r.latency.p50,
-    p99: r.latency.p99,
-    statuses,
-    errors: r.errors + r.timeouts,
-    cpuUsPerReq: cpu === undefined || r.requests.total === 0 ? null : cpuUsed * 1000 / r.requests.total,
-    requests: r.requests.total,
-    cpuMs: cpu === undefined ? null : cpuUsed
+    rps: r.requests / (r.durationUs / 1e6),
+    p50: r.p50Us / 1000,
+    p99: r.p99Us / 1000,
+    statuses: r.statuses,
+    errors: connect + read + write + timeout,
+    cpuUsPerReq: cpu === undefined || r.requests === 0 ? null : cpuUsed * 1000 / r.requests,
+    requests: r.requests,
+    cpuMs: cpu === undefined ? null : cpuUsed,
+    clientUsPerReq: r.requests === 0 ? NaN : r.clientCpuUs / r.requests,
+    clientCpuMs: r.clientCpuUs / 1000
   }
 }
 
@@ -72,7 +62,9 @@ export function combine (rounds: LoadResult[]): LoadResult {
     errors: rounds.reduce((a, r) => a + r.errors, 0),
     cpuUsPerReq: cpuMs === null || requests === 0 ? null : cpuMs * 1000 / requests,
     requests,
-    cpuMs
+    cpuMs,
+    clientUsPerReq: requests === 0 ? NaN : rounds.reduce((a, r) => a + r.clientCpuMs, 0) * 1000 / requests,
+    clientCpuMs: rounds.reduce((a, r) => a + r.clientCpuMs, 0)
   }
 }
 

@@ -8,9 +8,11 @@ import { loadAverage, machineLines } from './machine.js'
 import { findNginx, nginxVersion, startNginx } from './nginx.js'
 import { policyTable, runPolicyBench } from './policy.js'
 import { cpuMs, firstJsonLine, startChild, stopAll } from './procs.js'
-import { ALLOWED_DOMAIN, DENIED_DOMAIN, schemaHas, startRegguard } from './regguard.js'
+import { ALLOWED_DOMAIN, DENIED_DOMAIN, startRegguard } from './regguard.js'
 import { fmt, table } from './table.js'
 import { workersSection } from './workers.js'
+import { floodSection } from './flood.js'
+import { COUNTER, wrkVersion } from './wrk.js'
 
 // npm run bench [-- options]: the upstream alone, nginx and regguard under the same load, then
 // the policy micro-benchmark. Prints markdown tables; nothing is asserted.
@@ -23,41 +25,50 @@ const USAGE = `usage: npm run bench -- [options]
                          reversed every other round), so a busy minute weighs on all of them;
                          a target ratio is the median of its rounds' ratios (default 3)
   --warmup S             seconds of warm-up before a target's first round, not measured (default 2)
-  --connections N        connections for the small requests (default 50)
+  --connections N        connections for the small requests (default 32)
   --post-connections N   connections for the 1 MiB uploads (default 10)
   --scenarios LIST       get,post,denied,allowed (default: all)
-  --targets LIST         upstream,nginx,node-proxy,bare-403,regguard,regguard-noinvite,workers
-                         (default: all; node-proxy and bare-403 are issue 12's reference targets,
+  --targets LIST         upstream,nginx,node-proxy,fastify-proxy,bare-403,fastify-403,regguard,
+                         regguard-noinvite,footprint,flood,workers (default: all). fastify-proxy and
+                         fastify-403 are the references of the targets (bench/fastify-references.ts),
+                         node-proxy and bare-403 the same on node:http (bench/references.ts);
                          regguard-noinvite is regguard with register.policy.invite false, denied
-                         requestToken only; workers: server.workers 1 and 2 side by side and the
-                         IPC cost of a rate-limit hit, bench/workers.ts)
+                         requestToken only; footprint: idle RSS and start-up time
+                         (bench/footprint.ts); flood: memory under a denial flood and
+                         --max-semi-space-size (bench/flood.ts); workers: server.workers 1 and 2
+                         side by side and the IPC cost of a rate-limit hit, bench/workers.ts)
+  --flood-after S        seconds after the flood at which RSS is read again (default 60)
   --cpu-prof DIR         run regguard under node --cpu-prof, profiles written to DIR
 `
 
 const TOKEN_PATH = '/_matrix/client/v3/register/email/requestToken'
-const tokenBody = (domain: string): Buffer => Buffer.from(JSON.stringify({ client_secret: 'benchsecret', email: `someone@${domain}`, send_attempt: 1 }))
+/** A requestToken body; its address unique to each request (bench/wrk.ts fills in COUNTER) */
+export const tokenBody = (domain: string): string => JSON.stringify({ client_secret: 'benchsecret', email: `someone${COUNTER}@${domain}`, send_attempt: 1 })
+const DENIAL_GOAL = 0.8
+const PASS_GOAL = 0.9
 const JSON_HEADERS = { 'content-type': 'application/json' }
 
 interface Scenario {
   key: string
   title: string
   spec: (connections: number, postConnections: number) => LoadSpec
-  /** nginx has no equivalent of regguard answering alone */
-  nginx: boolean
-  /** also measured on regguard-noinvite (what the invite lookup costs) */
-  variants?: boolean
+  /** the targets measured, each on the same load, taken in turn */
+  targets: string[]
+  /** the reference a target ratio compares regguard with */
+  reference: string
 }
 
 const SCENARIOS: Scenario[] = [
-  { key: 'get', title: 'pass-through GET /versions', nginx: true, spec: (c) => ({ method: 'GET', path: '/_matrix/client/versions', connections: c }) },
+  { key: 'get', title: 'pass-through GET /versions', targets: ['upstream', 'nginx', 'node-proxy', 'fastify-proxy', 'regguard'], reference: 'fastify-proxy', spec: (c) => ({ method: 'GET', path: '/_matrix/client/versions', connections: c }) },
   {
     key: 'post',
     title: 'pass-through 1 MiB POST',
-    nginx: true,
+    targets: ['upstream', 'nginx', 'node-proxy', 'fastify-proxy', 'regguard'],
+    reference: 'fastify-proxy',
     spec: (_c, pc) => ({ method: 'POST', path: '/_matrix/media/v3/upload?filename=bench.bin', body: Buffer.alloc(2 ** 20, 0x61), headers: { 'content-type': 'application/octet-stream' }, connections: pc })
   },
-  { key: 'denied', title: 'requestToken denied', nginx: false, variants: true, spec: (c) => ({ method: 'POST', path: TOKEN_PATH, body: tokenBody(DENIED_DOMAIN), headers: JSON_HEADERS, connections: c }) },
-  { key: 'allowed', title: 'requestToken allowed', nginx: true, spec: (c) => ({ method: 'POST', path: TOKEN_PATH, body: tokenBody(ALLOWED_DOMAIN), headers: JSON_HEADERS, connections: c }) }
+  { key: 'denied', title: 'requestToken denied', targets: ['bare-403', 'fastify-403', 'regguard', 'regguard-noinvite'], reference: 'fastify-403', spec: (c) => ({ method: 'POST', path: TOKEN_PATH, body: tokenBody(DENIED_DOMAIN), headers: JSON_HEADERS, connections: c }) },
+  { key: 'allowed', title: 'requestToken allowed', targets: ['nginx', 'fastify-proxy', 'regguard'], reference: 'fastify-proxy', spec: (c) => ({ method: 'POST', path: TOKEN_PATH, body: tokenBody(ALLOWED_DOMAIN), headers: JSON_HEADERS, connections: c }) }
 ]
 
 interface Row { scenario: Scenario, target: string, result: LoadResult, rounds: LoadResult[] }
@@ -66,61 +77,61 @@ function list (v: string | undefined, all: string[]): string[] {
   return v === undefined ? all : v.split(',').map((s) => s.trim()).filter((s) => s !== '')
 }
 
+const ALL_TARGETS = ['upstream', 'nginx', 'node-proxy', 'fastify-proxy', 'bare-403', 'fastify-403', 'regguard', 'regguard-noinvite', 'footprint', 'flood', 'workers']
+
 async function httpBench (values: Record<string, string | boolean | undefined>): Promise<void> {
   const duration = Number(values.duration ?? 9)
   const roundCount = Math.max(1, Math.floor(Number(values.rounds ?? 3)))
   const warmup = Number(values.warmup ?? 2)
-  const connections = Number(values.connections ?? 50)
+  const connections = Number(values.connections ?? 32)
   const postConnections = Number(values['post-connections'] ?? 10)
   const scenarios = SCENARIOS.filter((s) => list(values.scenarios as string | undefined, SCENARIOS.map((x) => x.key)).includes(s.key))
-  const targets = list(values.targets as string | undefined, ['upstream', 'nginx', 'node-proxy', 'bare-403', 'regguard', 'regguard-noinvite', 'workers'])
+  const targets = list(values.targets as string | undefined, ALL_TARGETS)
   const nginxBin = findNginx()
   const version = nginxBin === null ? 'not installed (bash .ci/install-nginx.sh): nginx rows skipped' : nginxVersion(nginxBin)
   for (const l of machineLines(version)) process.stdout.write(l + '\n')
-  process.stdout.write(`load: autocannon, ${connections} connections (${postConnections} for 1 MiB POST), ${warmup} s warm-up + ${duration} s per row in ${roundCount} rounds taken in turn with the scenario's other targets\n\n`)
+  const perRound = Math.max(1, Math.round(duration / roundCount))
+  process.stdout.write(`load: ${wrkVersion()}, one thread (wrk -t1), ${connections} connections (${postConnections} for 1 MiB POST), ${warmup} s warm-up + ${roundCount} rounds of ${perRound} s per row, taken in turn with the scenario's other targets, the order reversed every other round\n` +
+    'regguard: config/regguard.example.yaml (decision log at info, to a file; history on, SQLite) with its ports, the upstream, the two email domain lists and rate limits no request reaches\n\n')
 
   const dir = mkdtempSync(join(tmpdir(), 'regguard-bench-'))
   try {
     const upstream = startChild(process.execPath, [new URL('./upstream.js', import.meta.url).pathname])
     const { port } = await firstJsonLine<{ port: number }>(upstream)
+    const upstreamUrl = `http://127.0.0.1:${port}`
+    const wanted = new Set(scenarios.flatMap((s) => s.targets).filter((t) => targets.includes(t)))
     const bases: Array<[string, string, number | undefined]> = []
-    if (targets.includes('upstream')) bases.push(['upstream', `http://127.0.0.1:${port}`, upstream.proc.pid])
-    if (targets.includes('nginx') && nginxBin !== null) {
+    if (wanted.has('upstream')) bases.push(['upstream', upstreamUrl, upstream.proc.pid])
+    if (wanted.has('nginx') && nginxBin !== null) {
       const nginx = await startNginx(nginxBin, dir, port)
       bases.push(['nginx', nginx.url, nginx.child.proc.pid])
     }
-    for (const [name, mode] of [['node-proxy', 'proxy'], ['bare-403', 'deny']] as const) {
-      if (!targets.includes(name)) continue
-      const ref = startChild(process.execPath, [new URL('./references.js', import.meta.url).pathname, mode, `http://127.0.0.1:${port}`])
+    const refs = [['node-proxy', 'references.js', 'proxy'], ['bare-403', 'references.js', 'deny'], ['fastify-proxy', 'fastify-references.js', 'proxy'], ['fastify-403', 'fastify-references.js', 'deny']] as const
+    for (const [name, file, mode] of refs) {
+      if (!wanted.has(name)) continue
+      const ref = startChild(process.execPath, [new URL(`./${file}`, import.meta.url).pathname, mode, upstreamUrl])
       const { port: refPort } = await firstJsonLine<{ port: number }>(ref)
       bases.push([name, `http://127.0.0.1:${refPort}`, ref.proc.pid])
     }
     const profArgs = values['cpu-prof'] !== undefined ? ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof'] as string] : []
-    if (targets.includes('regguard')) {
-      const rg = await startRegguard(dir, `http://127.0.0.1:${port}`, { nodeArgs: profArgs })
+    if (wanted.has('regguard')) {
+      const rg = await startRegguard(dir, upstreamUrl, { nodeArgs: profArgs })
       bases.push(['regguard', rg.url, rg.child.proc.pid])
     }
-    if (targets.includes('regguard-noinvite')) {
-      const rg = await startRegguard(dir, `http://127.0.0.1:${port}`, { invite: false, nodeArgs: profArgs })
+    if (wanted.has('regguard-noinvite')) {
+      const rg = await startRegguard(dir, upstreamUrl, { invite: false, nodeArgs: profArgs })
       bases.push(['regguard-noinvite', rg.url, rg.child.proc.pid])
     }
 
     const rows: Row[] = []
     for (const s of scenarios) {
-      const here = bases.filter(([target]) => {
-        if (target === 'nginx' && !s.nginx) return false
-        if (target === 'regguard-noinvite' && s.variants !== true) return false
-        // each reference stands for one kind of work only
-        if (target === 'node-proxy' && s.key === 'denied') return false
-        if (target === 'bare-403' && s.key !== 'denied') return false
-        return true
-      })
+      const here = bases.filter(([target]) => s.targets.includes(target))
       const rounds = new Map<string, LoadResult[]>(here.map(([target]) => [target, []]))
       for (let round = 0; round < roundCount; round++) {
         for (const [target, base, pid] of round % 2 === 0 ? here : [...here].reverse()) {
-          const result = await load(base, s.spec(connections, postConnections), duration / roundCount, round === 0 ? warmup : 0, () => cpuMs(pid))
+          const result = await load(base, s.spec(connections, postConnections), perRound, round === 0 ? warmup : 0, () => cpuMs(pid))
           rounds.get(target)?.push(result)
-          process.stderr.write(`  ${s.title} / ${target} (round ${round + 1}): ${fmt(result.rps)} req/s\n`)
+          process.stderr.write(`  ${s.title} / ${target} (round ${round + 1}): ${fmt(result.rps)} req/s, ${fmt(result.cpuUsPerReq)} us/req\n`)
         }
       }
       for (const [target] of here) {
@@ -128,31 +139,31 @@ async function httpBench (values: Record<string, string | boolean | undefined>):
         rows.push({ scenario: s, target, result: combine(of), rounds: of })
       }
     }
-    process.stdout.write('\n' + table(
-      ['scenario', 'target', 'req/s', 'p50 ms', 'p99 ms', 'x nginx', 'x upstream', 'CPU us/req', 'answers'],
+    process.stdout.write(table(
+      ['scenario', 'target', 'req/s', 'CPU us/req', 'x reference (req/s)', 'p50 ms', 'p99 ms', 'wrk us/req', 'answers'],
       rows.map((r) => {
-        const of = (t: string): number | undefined => rows.find((x) => x.scenario === r.scenario && x.target === t)?.result.rps
+        const ref = rows.find((x) => x.scenario === r.scenario && x.target === r.scenario.reference)
         const statuses = Object.entries(r.result.statuses).map(([c, n]) => `${c}: ${fmt(n)}`).join(', ')
         return [
-          r.scenario.title, r.target, fmt(r.result.rps), fmt(r.result.p50, 1), fmt(r.result.p99, 1),
-          r.target === 'nginx' || !r.scenario.nginx ? '-' : fmt(r.result.rps / (of('nginx') ?? NaN), 2),
-          r.target === 'upstream' ? '-' : fmt(r.result.rps / (of('upstream') ?? NaN), 2),
-          fmt(r.result.cpuUsPerReq),
+          r.scenario.title, r.target, fmt(r.result.rps), fmt(r.result.cpuUsPerReq),
+          ref === undefined || ref === r ? '-' : fmt(roundRatios(r.rounds, ref.rounds).median, 2),
+          fmt(r.result.p50, 2), fmt(r.result.p99, 2), fmt(r.result.clientUsPerReq, 1),
           statuses + (r.result.errors > 0 ? `, errors: ${fmt(r.result.errors)}` : '')
         ]
       })
     ) + '\n')
-    process.stdout.write('(denied requestToken: "x upstream" compares with the upstream answering the same request; nginx has no equivalent.\n' +
-      ' CPU us/req: user + system CPU time of that target\'s processes per answered request; it depends far less on the machine\'s other load than req/s)\n')
-    // issue 12's footprint rows: fresh processes, measured once the load above has stopped
-    const footprint = await measureFootprint()
-    process.stdout.write('\nfootprint (bench/footprint.ts): the CLI with config/regguard.example.yaml\n\n' + footprintTable(footprint) + '\n')
-    process.stdout.write('\n' + targetTable(rows, footprintTargets(footprint)) + '\n')
+    process.stdout.write('(req/s: mean of the rounds; CPU us/req: user + system CPU time of that target\'s processes (/proc/PID/stat, nginx with its worker) per answered request;\n' +
+      ' x reference: the median over rounds of req/s over that of the scenario\'s reference (fastify-proxy, or fastify-403 for the denial); wrk us/req: the load generator\'s own CPU)\n')
+    const footprint = targets.includes('footprint') ? await measureFootprint() : undefined
+    if (footprint !== undefined) process.stdout.write('\nfootprint (bench/footprint.ts): the CLI with config/regguard.example.yaml, no flags\n\n' + footprintTable(footprint) + '\n')
+    process.stdout.write('\n' + targetTable(rows, footprint === undefined ? [] : footprintTargets(footprint)) + '\n')
+    if (targets.includes('flood')) {
+      process.stdout.write('\n' + await floodSection({ dir, upstreamUrl, spec: (SCENARIOS.find((x) => x.key === 'denied') as Scenario).spec(connections, postConnections), after: Number(values['flood-after'] ?? 60) }) + '\n')
+    }
     if (targets.includes('workers')) {
-      process.stdout.write('\n' + await workersSection({ dir, upstreamUrl: `http://127.0.0.1:${port}`, scenarios, duration, warmup, connections, postConnections, nodeArgs: profArgs }) + '\n')
+      process.stdout.write('\n' + await workersSection({ dir, upstreamUrl, scenarios, duration, warmup, connections, postConnections, nodeArgs: profArgs }) + '\n')
     }
     process.stdout.write(`load average at end: ${loadAverage()}\n`)
-    if (schemaHas('storage.url')) process.stdout.write('regguard ran with storage.url = a temporary sqlite file\n')
   } finally {
     await stopAll()
     rmSync(dir, { recursive: true, force: true })
@@ -160,16 +171,15 @@ async function httpBench (values: Record<string, string | boolean | undefined>):
 }
 
 /**
- * Issue 12's targets, each a ratio of two rows measured in this run: the median of the rounds'
+ * Issue 21's targets, each a ratio of two rows measured in this run: the median of the rounds'
  * ratios (each round's two measurements taken one after the other), with the CPU time per
  * request beside it (the reference's over regguard's: less swayed by the machine's other load).
  */
 function targetTable (rows: Row[], extra: string[][] = []): string {
   const row = (scenario: string, target: string): Row | undefined => rows.find((r) => r.scenario.key === scenario && r.target === target)
   const goals: Array<[string, string, string, string, number]> = [
-    ['denied requestToken, default config', 'denied', 'regguard', 'bare-403', 0.7],
-    ['pass-through GET', 'get', 'regguard', 'node-proxy', 0.9],
-    ['allowed requestToken', 'allowed', 'regguard', 'nginx', 0.3]
+    ['denied requestToken, default config', 'denied', 'regguard', 'fastify-403', DENIAL_GOAL],
+    ['pass-through GET', 'get', 'regguard', 'fastify-proxy', PASS_GOAL]
   ]
   const body = goals.map(([title, scenario, a, b, goal]) => {
     const x = row(scenario, a)
@@ -177,7 +187,7 @@ function targetTable (rows: Row[], extra: string[][] = []): string {
     if (x === undefined || y === undefined) return [title, a, b, 'not measured', '-', '-', `>= ${goal}`, '-']
     const { ratios, median } = roundRatios(x.rounds, y.rounds)
     const cpu = (y.result.cpuUsPerReq ?? NaN) / (x.result.cpuUsPerReq ?? NaN)
-    return [title, a, b, fmt(median, 2), ratios.map((r) => fmt(r, 2)).join(' / '), fmt(cpu, 2), `>= ${goal}`, Number.isNaN(median) ? '-' : median >= goal ? 'yes' : 'no']
+    return [title, a, b, fmt(median, 2), ratios.map((r) => fmt(r, 2)).join(' / '), `${fmt(cpu, 2)} (${fmt(x.result.cpuUsPerReq)} vs ${fmt(y.result.cpuUsPerReq)} us)`, `>= ${goal}`, Number.isNaN(median) ? '-' : median >= goal ? 'yes' : 'no']
   })
   const footprint = extra.map(([title, measured, against, ratio, goal, met]) => [title as string, measured as string, against as string, ratio as string, '-', '-', goal as string, met as string])
   return table(['target', 'measured', 'against', 'ratio', 'rounds', 'CPU/req ratio', 'goal', 'met'], [...body, ...footprint]) +
@@ -198,6 +208,7 @@ async function main (): Promise<void> {
       scenarios: { type: 'string' },
       targets: { type: 'string' },
       'cpu-prof': { type: 'string' },
+      'flood-after': { type: 'string' },
       help: { type: 'boolean', short: 'h' }
     }
   })
