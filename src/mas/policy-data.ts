@@ -19,7 +19,8 @@ import { domainRegexes } from './domain-regexes.js'
 // - MAS matches the address as typed, case-sensitively for globs, suffixes and literals: every
 //   domain rule (inline, files, live lists) becomes a (?i) regex anchored at the last "@" and
 //   the end (src/mas/domain-regexes.ts); ma1sd patterns match the whole canonical address, and
-//   MAS's regex.match searches, so they become (?i)^(?:PATTERN)$.
+//   MAS's regex.match searches, so they become (?i)^(?:PATTERN)\.?$ (a trailing dot after the
+//   domain, which the canonical address drops, is let through the anchor).
 // - username and requester rules are MAS's shape already and are copied.
 
 type Section = 'registration' | 'emails' | 'requester'
@@ -97,7 +98,7 @@ function exportSide (config: LoadedConfig, side: 'blacklist' | 'whitelist'): Sid
   for (const s of patterns.filter((s) => NOT_RE2.test(s))) {
     notes.push({ section: 'emails', text: `NOT EXPORTED, ${consequence}: ${THREEPID}.email.pattern.${side} ${JSON.stringify(s)} uses JavaScript-only syntax (lookaround or a backreference) that MAS's RE2 regexes refuse (MAS would refuse the whole document): rewrite it` })
   }
-  return { regexes: [...domainRegexes(entries).regexes, ...re2.map((s) => `(?i)^(?:${s})$`)], notes, lists }
+  return { regexes: [...domainRegexes(entries).regexes, ...re2.map((s) => `(?i)^(?:${s})\\.?$`)], notes, lists }
 }
 
 export function masPolicy (config: LoadedConfig): MasPolicy {
