@@ -25,6 +25,7 @@ import { MemoryCounter, type HitCounter } from './ratelimit/counter.js'
 import { InFlight } from './ratelimit/in-flight.js'
 import { healthRoutes } from './admin/health.js'
 import { threepidCheckRoute } from './admin/threepid-check.js'
+import { synapseModuleRoutes } from './admin/synapse-module.js'
 import { makeRuntime, type Runtime } from './runtime.js'
 import { guardStore, StoreUnavailableError } from './store/guarded.js'
 import { openStore } from './store/open.js'
@@ -211,6 +212,7 @@ export async function buildApp (config: LoadedConfig, opts: BuildOptions = {}): 
   adminPolicyRoutes(admin, context)
   consoleRoutes(admin, context)
   threepidCheckRoute(admin, context)
+  synapseModuleRoutes(admin, context)
 
   return {
     proxy,
