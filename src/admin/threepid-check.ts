@@ -51,8 +51,8 @@ export function ownHosts (localAddress: string, localPort: number): Set<string> 
   return out
 }
 
-/** Why this request may not be answered, or null when it may. */
-function refusal (request: FastifyRequest, token: string, pathToken: string | undefined): string | null {
+/** Why this request may not be answered, or null when it may (src/admin/synapse-module.ts applies it too). */
+export function refusal (request: FastifyRequest, token: string, pathToken: string | undefined): string | null {
   if (token !== '') {
     const auth = headerValues(request.raw, 'authorization')
     const m = auth.length === 1 ? /^Bearer +(\S+) *$/i.exec(auth[0] as string) : null

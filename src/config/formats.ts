@@ -40,6 +40,18 @@ export function addFormats (): void {
     coerce (v: unknown) { return v === 'true' ? true : v === 'false' ? false : v }
   })
   convict.addFormat({
+    name: 'admin-registrations',
+    validate (v: unknown) {
+      if (v !== 'allow' && v !== 'policy') throw new Error(`must be "allow" or "policy", got ${JSON.stringify(v)}`)
+    }
+  })
+  convict.addFormat({
+    name: 'learn-source',
+    validate (v: unknown) {
+      if (v !== 'traffic' && v !== 'module' && v !== 'both') throw new Error(`must be "traffic", "module" or "both", got ${JSON.stringify(v)}`)
+    }
+  })
+  convict.addFormat({
     name: 'optional-string',
     validate (v: unknown) {
       if (v !== null && typeof v !== 'string') throw new Error('must be a string')

@@ -1,6 +1,8 @@
 import { addStoreFormats } from './storage-formats.js'
 import { addFormats } from './formats.js'
 import { addListFormats, dnsBranch, listsBranch, liveListKeys, mxKeys } from './schema-lists.js'
+import { approvalBranch } from '../approval/settings.js'
+import { notifyBranch } from '../notify/settings.js'
 
 // The one source of truth for configuration: convict validates against it, the environment
 // overrides come from it, and config/regguard.example.yaml is generated from it.
@@ -73,6 +75,7 @@ export const SCHEMA: Branch = {
   server: {
     host: { doc: 'Address the proxy listens on.', format: String, default: '127.0.0.1' },
     port: { doc: 'Port the proxy listens on.', format: 'port', default: 8090 },
+    enabled: { doc: 'Run the gate (the proxy listener). false: no gate, for a MAS feeder (mas.url set): serve then runs the admin listener (/health, /ready, /metrics) and feeds MAS, and polices nothing (docs/mas.md).', format: 'boolean', default: true },
     trusted_proxies: {
       doc: 'Peers whose X-Forwarded-For / X-Forwarded-Proto are believed (addresses, CIDR ranges, or "loopback", "linklocal", "uniquelocal"). From anyone else they are replaced.',
       format: 'string-list',
@@ -96,7 +99,8 @@ export const SCHEMA: Branch = {
     host: { doc: 'Address of the admin listener (health). Keep it on loopback.', format: String, default: '127.0.0.1' },
     port: { doc: 'Port of the admin listener.', format: 'port', default: 8091 },
     token: { doc: 'Bearer token for the admin API. Empty: the admin API is off.', format: String, default: '', sensitive: true },
-    threepid_check_token: { doc: 'Set: GET /_regguard/v1/threepid_check needs it, as the last path segment (the module\'s url: http://127.0.0.1:8091/_regguard/v1/threepid_check/TOKEN) or as Authorization: Bearer, and then answers whatever Host or Origin it is asked with. Empty: it answers only requests whose Host is the admin listener\'s own address and that carry no Origin header (a page the operator visits cannot drive it).', format: String, default: '', sensitive: true }
+    threepid_check_token: { doc: 'Set: GET /_regguard/v1/threepid_check needs it, as the last path segment (the module\'s url: http://127.0.0.1:8091/_regguard/v1/threepid_check/TOKEN) or as Authorization: Bearer, and then answers whatever Host or Origin it is asked with. Empty: it answers only requests whose Host is the admin listener\'s own address and that carry no Origin header (a page the operator visits cannot drive it).', format: String, default: '', sensitive: true },
+    synapse_module_token: { doc: 'Set: the Synapse module\'s endpoints (POST /_regguard/v1/synapse_module/*, docs/synapse-module.md) need it as Authorization: Bearer (the module\'s `token`), and then answer whatever Host or Origin they are asked with. Empty: as threepid_check, only requests whose Host is the admin listener\'s own address and that carry no Origin header.', format: String, default: '', sensitive: true }
   },
   log: {
     level: { doc: 'pino log level: fatal, error, warn, info, debug, trace or silent.', format: 'log-level', default: 'info' },
@@ -111,6 +115,8 @@ export const SCHEMA: Branch = {
       invite_overrides_blacklist: { doc: 'ma1sd\'s order: a pending invite allows before any blacklist (domain lists, files, live lists, patterns, mail-server rules). Off: every blacklist kind denies first, so an invite, which any trusted inviter can make, never opens a blacklisted address.', format: 'boolean', default: false },
       only_check_at_registration: { doc: 'As the threepid_checker option: true stops policing /account/3pid/*/requestToken (existing users may add any address), and sessions created there are then never accepted at /register.', format: 'boolean', default: false },
       require_3pid: { doc: 'No account without a 3PID stage that passed the policy: /register flows without an email or phone stage are hidden and refused (application services pass).', format: 'boolean', default: false },
+      sso_providers: list('SSO providers (Synapse\'s idp_id, e.g. "oidc-github") whose registrations the Synapse module lets through without an email under require_3pid; their email, when Synapse has one, still meets the email policy.'),
+      admin_registrations: { doc: 'Registrations the Synapse module sees with no user agent and no IP (Synapse\'s admin API, shared-secret registration; also guests and JWT logins): "allow" lets them through unjudged, as the operator\'s own; "policy" judges them as any other.', format: 'admin-registrations', default: 'allow' },
       threepid: threepidLists(),
       username: {
         allowed: constraints('Usernames that may register (POST /register, GET /register/available), as MAS\'s registration.allowed_usernames (when any entry is set, a username must match one; matched on the lower-cased localpart Synapse registers, entries lower-cased too)'),
@@ -128,6 +134,7 @@ export const SCHEMA: Branch = {
       email_denied: { doc: 'Error text for a denied email. Empty: Synapse\'s wording for the endpoint.', format: String, default: '' },
       msisdn_denied: { doc: 'Error text for a denied phone number. Empty: Synapse\'s wording for the endpoint.', format: String, default: '' }
     },
+    approval: approvalBranch(),
     session_ttl: { doc: 'How long a validation session regguard let through stays usable at /register: milliseconds, or e.g. "24 hours".', format: 'positive-duration', default: 86400000, sampleValue: '24 hours' },
     rate_limit: {
       enabled: { doc: 'Rate-limit the policed requestToken endpoints (429 M_LIMIT_EXCEEDED before the homeserver is asked).', format: 'boolean', default: true },
@@ -151,10 +158,12 @@ export const SCHEMA: Branch = {
   },
   lists: listsBranch(),
   dns: dnsBranch(),
+  notify: notifyBranch(),
   invites: {
     ttl: { doc: 'How long an invite stays pending: milliseconds, or e.g. "7 days" (ma1sd\'s default).', format: 'positive-duration', default: 604800000, sampleValue: '7 days' },
     learn: {
       enabled: { doc: 'Learn pending invites from the 3PID room invites and createRoom requests the homeserver accepts. Off: those requests are only forwarded.', format: 'boolean', default: true },
+      source: { doc: 'Where invites are learned from: "traffic" (the room invites and createRoom requests crossing the proxy), "module" (the Synapse module\'s user_may_send_3pid_invite callback, docs/synapse-module.md; the proxy then only forwards those requests: no whoami, no transaction keys) or "both" (an invite crossing the proxy is then recorded twice, and counts twice towards per_inviter).', format: 'learn-source', default: 'traffic' },
       inviters: { doc: 'Whose invites teach: user IDs or globs ("*" any run of characters, "?" one), matched against the user the homeserver names for the request\'s access token. Empty (null): local users, "@*:<homeserver.server_name>".', format: 'optional-string-list', default: null, sampleValue: ['@*:example.org'] },
       per_inviter: {
         max: { doc: 'Invites one inviter may teach per window (0: none).', format: 'nat', default: 50 },
@@ -168,7 +177,27 @@ export const SCHEMA: Branch = {
   audit: {
     retention: { doc: 'How long the decision history (admin API /decisions, the console) keeps each policy decision: milliseconds, or e.g. "30 days". Older ones are swept.', format: 'positive-duration', default: 2592000000, sampleValue: '30 days' },
     max_rows: { doc: 'Most rows the decision history keeps, whatever their age (a row is one decision, or identical ones folded into it with a count). Past it the oldest rows are deleted after each batch is written, counted in regguard_decision_history_dropped_total{reason="max_rows"} and shown on /ready. Every text in a row is cut at 256 characters, so a row takes a few hundred bytes (at most about 2 KB with its indexes). 0: no bound but audit.retention.', format: 'nat', default: 1000000 }
+  },
+  // the MAS feeder (src/mas/, docs/mas.md)
+  mas: {
+    url: { doc: 'Base URL of the Matrix Authentication Service (its issuer, e.g. https://auth.example.org/): its /.well-known/openid-configuration names the token endpoint, and its admin API (the adminapi resource) is under it. Set: regguard mas push and serve send the register policy to MAS as policy data. Empty: MAS is not fed.', format: masUrl, default: '' },
+    client_id: { doc: 'The client_id of a client in MAS\'s configuration (clients:) with client_auth_method client_secret_basic, allowed the client_credentials grant and the scope urn:mas:admin (docs/mas.md).', format: String, default: '' },
+    client_secret: { doc: 'That client\'s secret. Or mas.client_secret_file.', format: String, default: '', sensitive: true },
+    client_secret_file: { doc: 'A file holding the client\'s secret (its first line; relative to the working directory), read at start-up and on every reload. Takes precedence over mas.client_secret.', format: String, default: '' },
+    push_on_change: { doc: 'serve pushes the policy data at start, after every reload (SIGHUP) and when a live list\'s copy changes, each time only when the document differs from the last one MAS accepted (mas.state_file). Off: only regguard mas push sends it.', format: 'boolean', default: true },
+    state_file: { doc: 'Where the hash of the last document MAS accepted is kept (relative to the working directory), so a restart pushes only a changed document.', format: String, default: './data/mas-last-push.json' },
+    timeout_ms: { doc: 'How long each request to MAS (discovery, token, push) may take.', format: 'positive-duration', default: 10000 }
   }
+}
+
+/** mas.url: empty (off), or an http(s) URL without query or fragment */
+function masUrl (v: unknown): void {
+  if (typeof v !== 'string') throw new Error('must be a URL string')
+  if (v === '') return
+  let u: URL
+  try { u = new URL(v) } catch { throw new Error(`must be an http:// or https:// URL, got ${JSON.stringify(v)}`) }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error(`must be an http:// or https:// URL, got ${JSON.stringify(v)}`)
+  if (u.search !== '' || u.hash !== '' || u.username !== '' || u.password !== '') throw new Error('must be a base URL without query, fragment or credentials')
 }
 
 export function envName (path: string): string {

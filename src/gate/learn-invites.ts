@@ -71,7 +71,8 @@ export function learnInvitesHandler (appCtx: AppContext) {
     const learn = settings.invites.learn
     const collect = route.action === 'createRoom' ? ANSWER_LIMIT : undefined
     if (!hasBody(req)) { await forwardAsReceived(ctx, request, res, null, collect); return }
-    if (!learn.enabled) { await forwardAsReceived(ctx, request, res, req); return }
+    // invites.learn.source module: the Synapse module reports invites (src/admin/synapse-module.ts)
+    if (!learn.enabled || learn.source === 'module') { await forwardAsReceived(ctx, request, res, req); return }
 
     const method = req.method ?? 'POST'
     const target = request.target
