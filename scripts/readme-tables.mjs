@@ -1,6 +1,9 @@
-// Regenerates the README's generated tables (configuration keys, Matrix errors) from the code:
+// Regenerates the generated reference tables in docs/ from the code (the file keeps its old name:
+// the tables used to be in the README):
 //   node scripts/readme-tables.mjs --write   (after npm run build)
-// test/docs/readme-drift.test.ts fails when README.md differs from this output.
+//   docs/configuration.md  <!-- config-table -->  every key of src/config/schema.ts
+//   docs/errors.md         <!-- error-table -->   every Matrix error of src/errors.ts
+// test/docs/readme-drift.test.ts fails when either file differs from this output.
 import { readFileSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { envName, leaves } from '../dist/src/config/schema.js'
@@ -22,18 +25,29 @@ export function errorTable () {
   return rows.join('\n')
 }
 
-export function render (readme) {
-  const put = (text, name, table) => {
-    const re = new RegExp(`(<!-- ${name}:start -->)[\\s\\S]*?(<!-- ${name}:end -->)`)
-    if (!re.test(text)) throw new Error(`README.md has no ${name} markers`)
-    return text.replace(re, (_m, a, b) => `${a}\n${table}\n${b}`)
-  }
-  return put(put(readme, 'config-table', configTable()), 'error-table', errorTable())
+/** Which table goes into which file, by marker name. */
+export const TABLES = [
+  { file: 'docs/configuration.md', name: 'config-table', table: configTable },
+  { file: 'docs/errors.md', name: 'error-table', table: errorTable }
+]
+
+/** The text with the table between its markers replaced by a fresh one. */
+export function render (text, name, table) {
+  const re = new RegExp(`(<!-- ${name}:start -->)[\\s\\S]*?(<!-- ${name}:end -->)`)
+  if (!re.test(text)) throw new Error(`no ${name} markers`)
+  return text.replace(re, (_m, a, b) => `${a}\n${table}\n${b}`)
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const path = new URL('../README.md', import.meta.url)
-  const next = render(readFileSync(path, 'utf8'))
-  if (process.argv.includes('--write')) writeFileSync(path, next)
-  else process.stdout.write(next)
+  for (const { file, name, table } of TABLES) {
+    const url = new URL(`../${file}`, import.meta.url)
+    const text = readFileSync(url, 'utf8')
+    const next = render(text, name, table())
+    if (process.argv.includes('--write')) {
+      if (next !== text) { writeFileSync(url, next); process.stdout.write(`${file}: rewritten\n`) }
+    } else if (next !== text) {
+      process.stdout.write(`${file}: stale\n`)
+      process.exitCode = 1
+    }
+  }
 }

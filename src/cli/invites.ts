@@ -50,13 +50,18 @@ function canonical (medium: string | undefined, address: string | undefined): { 
   return c
 }
 
-/** Parses an import file: `medium,address` a line, "#" comments and blank lines skipped. */
+/**
+ * Parses an import file: `medium,address` a line, "#" comments and blank lines skipped; a first
+ * line that is exactly the header `medium,address` (as a spreadsheet exports it) is skipped too.
+ */
 export function parseImport (text: string, file: string, expiresAt: number): NewInvite[] {
   const out: NewInvite[] = []
-  const lines = text.split(/\r?\n/)
+  let header = false
+  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/)
   for (let n = 0; n < lines.length; n++) {
     const line = (lines[n] as string).trim()
     if (line === '' || line.startsWith('#')) continue
+    if (out.length === 0 && /^"?medium"?\s*,\s*"?address"?$/i.test(line) && !header) { header = true; continue }
     const comma = line.indexOf(',')
     const where = `${file}:${n + 1}`
     if (comma === -1) throw new CommandError(`${where}: expected "medium,address", got ${JSON.stringify(line)}; nothing imported`)
@@ -75,9 +80,19 @@ export async function invitesCommand (config: LoadedConfig, args: string[], opts
   const ttl = config.settings.invites.ttl
   switch (sub) {
     case 'add': {
+      if (rest.length > 2) throw new CommandUsageError('invites add takes one address: email ADDRESS or msisdn NUMBER')
       const c = canonical(rest[0], rest[1])
-      const invite = await withStore(config, async (s) => await s.invites.add({ ...c, room_id: null, source: 'admin', expires_at: Date.now() + ttl }))
-      io.out(`added invite ${invite.id}: ${invite.medium} ${invite.address}, expires ${new Date(invite.expires_at).toISOString()}\n`)
+      // idempotent: running the same command twice (a script, a retry) does not make two invites
+      const { invite, existed } = await withStore(config, async (s) => {
+        const now = Date.now()
+        const pending = await s.invites.findPending(c.medium, c.address, now)
+        if (pending !== null) return { invite: pending, existed: true }
+        return { invite: await s.invites.add({ ...c, room_id: null, source: 'admin', expires_at: now + ttl }), existed: false }
+      })
+      const expires = new Date(invite.expires_at).toISOString()
+      io.out(existed
+        ? `already invited: invite ${invite.id}, ${invite.medium} ${invite.address}, pending until ${expires}; nothing added\n`
+        : `added invite ${invite.id}: ${invite.medium} ${invite.address}, expires ${expires}\n`)
       return 0
     }
     case 'list': {
@@ -112,8 +127,15 @@ export async function invitesCommand (config: LoadedConfig, args: string[], opts
       }
       const id = rest[0]
       if (id === undefined) throw new CommandUsageError('invites revoke needs an ID')
-      const ok = await withStore(config, async (s) => await s.invites.revoke(id))
-      if (!ok) throw new CommandError(`no invite ${JSON.stringify(id)}`)
+      if (rest.length > 1) throw new CommandUsageError('invites revoke takes one ID')
+      const before = await withStore(config, async (s) => {
+        const found = await s.invites.get(id)
+        if (found !== null && found.revoked_at === null && !(await s.invites.revoke(id))) return null
+        return found
+      })
+      if (before === null) throw new CommandError(`no invite ${JSON.stringify(id)}`)
+      // revoking twice changes nothing, and a script should know its ID was stale: exit 3
+      if (before.revoked_at !== null) throw new CommandError(`invite ${id} was already revoked at ${new Date(before.revoked_at).toISOString()}; nothing changed`)
       io.out(`revoked invite ${id}\n`)
       return 0
     }

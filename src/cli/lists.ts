@@ -36,7 +36,9 @@ export async function listsCommand (config: LoadedConfig, sub: string | undefine
         if (r.cacheError !== undefined) io.err(`regguard: ${r.source}: cannot write to ${config.settings.lists.cache_dir}: ${r.cacheError}\n`)
         if (r.result === 'error' || r.result === 'refused' || r.cacheError !== undefined) failed = true
       }
-      return failed ? 1 : 0
+      // 3, not 1: 1 is "deny" (policy check); a failed fetch is a failure to do what was asked
+      if (failed) io.err('regguard: not every live list was refreshed (see above); the copies kept are still used\n')
+      return failed ? 3 : 0
     }
     throw new ListsUsageError('lists needs: status or refresh')
   } finally {

@@ -101,14 +101,6 @@ async function dispatch (argv: string[], io: CliIo): Promise<number> {
     io.out(topic !== undefined ? (HELP[topic] as { text: string }).text : overview())
     return 0
   }
-  const load = (file: string | undefined): LoadedConfig => {
-    try {
-      return loadConfig({ file, env: io.env })
-    } catch (err) {
-      if (err instanceof ConfigError) fail(err.message)
-      throw err
-    }
-  }
   const { values, positionals } = parseArgs({
     args: argv,
     options: {
@@ -129,8 +121,17 @@ async function dispatch (argv: string[], io: CliIo): Promise<number> {
     allowPositionals: true
   })
   const [command = 'serve', ...rest] = positionals
-  if (values.help === true) { io.out(HELP[command]?.text ?? overview()); return 0 }
+  if (values.help === true) { io.out(positionals.length > 0 ? HELP[command]?.text ?? overview() : overview()); return 0 }
   const config = NEEDS_CONFIG.has(command) ? configFile(values.config, io, command) : undefined
+  // a command's configuration, or the refusal to run without one (never silent defaults)
+  const load = (file: string | undefined): LoadedConfig => {
+    try {
+      return loadConfig({ file: configFile(file ?? values.config, io, command), env: io.env })
+    } catch (err) {
+      if (err instanceof ConfigError) fail(err.message)
+      throw err
+    }
+  }
   if (values['no-dns'] === true && command !== 'policy') throw new UsageError('--no-dns belongs to policy check', command)
   const listOptions = { medium: values.medium, address: values.address, limit: values.limit, from: values.from }
   if ((command !== 'invites' || rest[0] !== 'list') && Object.values(listOptions).some((v) => v !== undefined)) {

@@ -35,7 +35,7 @@ export async function policyCheck (io: CliIo, config: LoadedConfig, medium: stri
   }
   if ((medium !== 'email' && medium !== 'msisdn') || address === undefined) throw new CommandUsageError('policy check needs: email ADDRESS, msisdn NUMBER, username NAME, or --ip ADDR / --user-agent UA')
   const canonical = medium === 'email' ? canonicalEmail(address) : canonicalMsisdnNumber(address)
-  if (!canonical.ok) throw new CommandError(`cannot parse ${medium} ${JSON.stringify(address)}: ${canonical.reason}`, 2)
+  if (!canonical.ok) throw new CommandError(`cannot parse ${medium} ${JSON.stringify(address)}: ${canonical.reason}`)
   const lists = cachedLists(config)
   for (const s of lists.status()) {
     if (s.fetched_at === null) io.err(`regguard: note: ${s.source} has no cached copy (regguard lists refresh fetches it)\n`)

@@ -30,10 +30,24 @@ t.test('started through its shebang, --help prints the usage and exits 0', async
   t.equal(r.stderr, '')
 })
 
-t.test('an unknown command: the usage on stderr, exit 2', async (t) => {
+t.test('an unknown command: one line and the hint on stderr, exit 2', async (t) => {
   const r = spawnSync(CLI, ['no-such-command'], { encoding: 'utf8', timeout: 30_000, env: env() })
   t.equal(r.status, 2)
-  t.match(r.stderr, /usage:/)
+  t.equal(r.stderr, 'regguard: unknown command no-such-command\nsee: regguard help\n')
+})
+
+t.test('on a Node.js older than 22 it refuses before loading anything, exit 1', async (t) => {
+  // Debian 12's own node (20) is the case this guards: better-sqlite3 13 crashes on it
+  const old = '/usr/bin/node'
+  const v = spawnSync(old, ['--version'], { encoding: 'utf8' })
+  if (v.status !== 0 || Number(/^v(\d+)/.exec(v.stdout)?.[1]) >= 22) { t.skip(`no Node.js < 22 at ${old}`); return }
+  for (const args of [['serve', '--config', '/nonexistent.yaml'], ['--version']]) {
+    const r = spawnSync(old, [CLI, ...args], { encoding: 'utf8', timeout: 30_000, env: env() })
+    t.equal(r.status, 1, args.join(' '))
+    t.match(r.stderr, `regguard needs Node.js 22 or later (this is ${v.stdout.trim().slice(1)}`)
+    t.match(r.stderr, /install-node\.sh|nodejs\.org/, 'says where to get one')
+    t.equal(r.stdout, '')
+  }
 })
 
 t.test('serve started through its shebang runs as `node FILE ARGS`, with no flags, and listens', async (t) => {

@@ -63,7 +63,7 @@ t.test('lists status before and after lists refresh; refresh exits 1 when a list
 
   lists.serve('/friends.txt', { status: 500 })
   const failed = await runCommand(['lists', 'refresh', '--config', 'regguard.yaml'], { cwd: dir })
-  t.equal(failed.code, 1)
+  t.equal(failed.code, 3, 'a failed fetch: exit 3 (1 means deny)')
   t.match(failed.stdout, /^error .*friends\.txt: HTTP 500; 1 entries kept$/m)
   const status = await runCommand(['lists', 'status', '--config', 'regguard.yaml'], { cwd: dir })
   t.match(status.stdout, /^whitelist .*friends\.txt: 1 entries, fetched .*, last refresh failed at .*: HTTP 500$/m, 'the failure is remembered in the cache directory')

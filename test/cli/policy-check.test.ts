@@ -70,11 +70,11 @@ t.test('msisdn: allow exits 0, deny exits 1', async (t) => {
 t.test('an address that cannot be parsed is neither allow nor deny', async (t) => {
   const dir = fixture(t)
   const email = await run(['policy', 'check', '--config', 'regguard.yaml', 'email', 'a@b@example.org'], { cwd: dir })
-  t.equal(email.code, 2)
+  t.equal(email.code, 3)
   t.match(email.stderr, /cannot parse email "a@b@example\.org"/)
   t.equal(email.stdout, '')
   const phone = await run(['policy', 'check', '--config', 'regguard.yaml', 'msisdn', 'not a number'], { cwd: dir })
-  t.equal(phone.code, 2)
+  t.equal(phone.code, 3, 'rejected input: exit 3, not 1 (deny) nor 2 (usage)')
   t.match(phone.stderr, /cannot parse msisdn/)
 })
 
@@ -83,7 +83,7 @@ t.test('a wrong medium or a missing address is a usage error', async (t) => {
   for (const args of [['fax', '123'], ['email'], []]) {
     const r = await run(['policy', 'check', '--config', 'regguard.yaml', ...args], { cwd: dir })
     t.equal(r.code, 2, args.join(' '))
-    t.match(r.stderr, /usage:/)
+    t.match(r.stderr, /^regguard: .*\nsee: regguard policy --help\n$/, 'one line and the hint')
   }
 })
 

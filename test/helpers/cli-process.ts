@@ -79,8 +79,8 @@ export function runCommand (args: string[], opts: { cwd?: string, env?: Record<s
       const code = await run(args, { out: (text) => { stdout += text }, err: (text) => { stderr += text }, env: { ...env, ...opts.env } })
       return { code, stdout, stderr }
     } catch (err) {
-      // what the process would print before exiting 1
-      return { code: 1, stdout, stderr: stderr + `regguard: ${(err as Error).stack ?? String(err)}\n` }
+      // what the process (src/cli.ts) would print before exiting 3
+      return { code: 3, stdout, stderr: stderr + `regguard: ${(err as Error).stack ?? String(err)}\n` }
     } finally {
       process.chdir(before)
     }

@@ -87,8 +87,10 @@ t.test('policy check: the decision and its rule; exit 0 allow, 1 deny', async (t
     [['username', 'alice'], 0, /^allow username alice:/],
     [['--ip', '203.0.113.7', '--user-agent', 'x', 'email', 'alice@example.org'], 1, /^deny requester /]
   ]
-  for (const [args, code, out] of cases) {
-    const r = await runCommand(t, ['policy', 'check', '--config', file, ...args])
+  // independent processes: run at once
+  const results = await Promise.all(cases.map(async ([args]) => await runCommand(t, ['policy', 'check', '--config', file, ...args])))
+  for (const [i, [args, code, out]] of cases.entries()) {
+    const r = results[i] as Awaited<ReturnType<typeof runCommand>>
     t.equal(r.code, code, `${args.join(' ')}: exit ${code} (${r.stderr})`)
     t.match(r.stdout, out, args.join(' '))
   }

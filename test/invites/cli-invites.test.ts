@@ -69,10 +69,10 @@ t.test('add, policy check, list, revoke', async (t) => {
   t.match((await cli('invites', 'list', '--config', file)).stdout, /\trevoked\t/)
 
   const unknown = await cli('invites', 'revoke', '--config', file, '9999')
-  t.equal(unknown.code, 1)
+  t.equal(unknown.code, 3)
   t.match(unknown.stderr, /no invite "9999"/)
   const bad = await cli('invites', 'add', '--config', file, 'email', 'not-an-address')
-  t.equal(bad.code, 1)
+  t.equal(bad.code, 3)
   t.match(bad.stderr, /not a valid email address/)
   const usage = await cli('invites', 'add', '--config', file, 'fax', 'x')
   t.equal(usage.code, 2)
@@ -95,7 +95,7 @@ t.test('import is all or nothing and names the bad line', async (t) => {
   const bad = join(dir, 'bad.csv')
   writeFileSync(bad, 'email,three@example.com\n# fine so far\nmsisdn,447700900125\nemail,broken-address\nemail,four@example.com\n')
   const refused = await cli('invites', 'import', '--config', file, bad)
-  t.equal(refused.code, 1)
+  t.equal(refused.code, 3)
   t.match(refused.stderr, `${bad}:4: not a valid email address: "broken-address"; nothing imported`)
   const unchanged = (await cli('invites', 'list', '--config', file)).stdout
   t.notMatch(unchanged, /three@example\.com|447700900125|four@example\.com/)
@@ -103,12 +103,12 @@ t.test('import is all or nothing and names the bad line', async (t) => {
     const f = join(dir, `bad${line}.csv`)
     writeFileSync(f, text)
     const r = await cli('invites', 'import', '--config', file, f)
-    t.equal(r.code, 1)
+    t.equal(r.code, 3)
     t.match(r.stderr, `${f}:${line}: `)
     t.match(r.stderr, what)
   }
   const missing = await cli('invites', 'import', '--config', file, join(dir, 'nope.csv'))
-  t.equal(missing.code, 1)
+  t.equal(missing.code, 3)
   t.match(missing.stderr, /ENOENT/)
 })
 
