@@ -88,16 +88,17 @@ export async function floodSection (o: FloodOptions): Promise<string> {
   const rows = procs.map((p) => {
     const all = combine(p.rounds)
     const ratio = p === base ? '-' : fmt(roundRatios(p.rounds, base.rounds).median, 2)
+    const cpuRatio = p === base ? '-' : fmt((all.cpuUsPerReq ?? NaN) / (combine(base.rounds).cpuUsPerReq ?? NaN), 2)
     return [
       label(p.semi), fmt(p.before, 1), fmt(p.peak, 1), fmt(p.hwm, 1), fmt(p.afterRss, 1), fmt(p.afterAnon, 1),
-      fmt(p.flood?.rps), fmt(p.flood?.cpuUsPerReq), fmt(all.rps), fmt(all.cpuUsPerReq), ratio,
+      fmt(p.flood?.rps), fmt(p.flood?.cpuUsPerReq), fmt(all.rps), fmt(all.cpuUsPerReq), ratio, cpuRatio,
       Object.entries(p.flood?.statuses ?? {}).map(([c, n]) => `${c}: ${fmt(n)}`).join(', ')
     ]
   })
   return [
     `memory under a ${FLOOD_S} s denial flood, a unique address per request (wrk -t1, ${o.spec.connections} connections), RSS ${o.after} s after it; then the same processes' denial throughput in ${rounds} alternated rounds of ${o.roundS ?? 3} s`,
     '',
-    table(['NODE_OPTIONS', 'RSS before MB', 'RSS peak MB (sampled)', 'VmHWM MB', `RSS ${o.after} s after MB`, 'anon after MB', 'flood req/s', 'flood CPU us/req', 'rounds req/s', 'rounds CPU us/req', 'x default (req/s)', 'flood answers'], rows),
-    '(before: settled idle after start; peak sampled every 200 ms, VmHWM the kernel\'s high-water mark; x default: median over rounds of req/s over the default\'s)'
+    table(['NODE_OPTIONS', 'RSS before MB', 'RSS peak MB (sampled)', 'VmHWM MB', `RSS ${o.after} s after MB`, 'anon after MB', 'flood req/s', 'flood CPU us/req', 'rounds req/s', 'rounds CPU us/req', 'x default (req/s)', 'x default (CPU/req)', 'flood answers'], rows),
+    '(before: settled idle after start; peak sampled every 200 ms, VmHWM the kernel\'s high-water mark; x default: median over rounds of req/s over the default\'s, and CPU per request over the default\'s)'
   ].join('\n')
 }

@@ -2,17 +2,18 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { combine, load, roundRatios, type LoadResult, type LoadSpec } from './load.js'
+import { combine, load, roundRatios, type LoadResult } from './load.js'
 import { footprintTable, footprintTargets, measureFootprint } from './footprint.js'
 import { loadAverage, machineLines } from './machine.js'
 import { findNginx, nginxVersion, startNginx } from './nginx.js'
 import { policyTable, runPolicyBench } from './policy.js'
 import { cpuMs, firstJsonLine, startChild, stopAll } from './procs.js'
-import { ALLOWED_DOMAIN, DENIED_DOMAIN, startRegguard } from './regguard.js'
+import { startRegguard } from './regguard.js'
+import { SCENARIOS, type Scenario } from './scenarios.js'
 import { fmt, table } from './table.js'
 import { workersSection } from './workers.js'
 import { floodSection } from './flood.js'
-import { COUNTER, wrkVersion } from './wrk.js'
+import { wrkVersion } from './wrk.js'
 
 // npm run bench [-- options]: the upstream alone, nginx and regguard under the same load, then
 // the policy micro-benchmark. Prints markdown tables; nothing is asserted.
@@ -37,39 +38,12 @@ const USAGE = `usage: npm run bench -- [options]
                          (bench/footprint.ts); flood: memory under a denial flood and
                          --max-semi-space-size (bench/flood.ts); workers: server.workers 1 and 2
                          side by side and the IPC cost of a rate-limit hit, bench/workers.ts)
-  --flood-after S        seconds after the flood at which RSS is read again (default 60)
+  --flood-after S        seconds after the flood at which RSS is read again (default 30)
   --cpu-prof DIR         run regguard under node --cpu-prof, profiles written to DIR
 `
 
-const TOKEN_PATH = '/_matrix/client/v3/register/email/requestToken'
-/** A requestToken body; its address unique to each request (bench/wrk.ts fills in COUNTER) */
-export const tokenBody = (domain: string): string => JSON.stringify({ client_secret: 'benchsecret', email: `someone${COUNTER}@${domain}`, send_attempt: 1 })
 const DENIAL_GOAL = 0.8
 const PASS_GOAL = 0.9
-const JSON_HEADERS = { 'content-type': 'application/json' }
-
-interface Scenario {
-  key: string
-  title: string
-  spec: (connections: number, postConnections: number) => LoadSpec
-  /** the targets measured, each on the same load, taken in turn */
-  targets: string[]
-  /** the reference a target ratio compares regguard with */
-  reference: string
-}
-
-const SCENARIOS: Scenario[] = [
-  { key: 'get', title: 'pass-through GET /versions', targets: ['upstream', 'nginx', 'node-proxy', 'fastify-proxy', 'regguard'], reference: 'fastify-proxy', spec: (c) => ({ method: 'GET', path: '/_matrix/client/versions', connections: c }) },
-  {
-    key: 'post',
-    title: 'pass-through 1 MiB POST',
-    targets: ['upstream', 'nginx', 'node-proxy', 'fastify-proxy', 'regguard'],
-    reference: 'fastify-proxy',
-    spec: (_c, pc) => ({ method: 'POST', path: '/_matrix/media/v3/upload?filename=bench.bin', body: Buffer.alloc(2 ** 20, 0x61), headers: { 'content-type': 'application/octet-stream' }, connections: pc })
-  },
-  { key: 'denied', title: 'requestToken denied', targets: ['bare-403', 'fastify-403', 'regguard', 'regguard-noinvite'], reference: 'fastify-403', spec: (c) => ({ method: 'POST', path: TOKEN_PATH, body: tokenBody(DENIED_DOMAIN), headers: JSON_HEADERS, connections: c }) },
-  { key: 'allowed', title: 'requestToken allowed', targets: ['nginx', 'fastify-proxy', 'regguard'], reference: 'fastify-proxy', spec: (c) => ({ method: 'POST', path: TOKEN_PATH, body: tokenBody(ALLOWED_DOMAIN), headers: JSON_HEADERS, connections: c }) }
-]
 
 interface Row { scenario: Scenario, target: string, result: LoadResult, rounds: LoadResult[] }
 
@@ -158,7 +132,7 @@ async function httpBench (values: Record<string, string | boolean | undefined>):
     if (footprint !== undefined) process.stdout.write('\nfootprint (bench/footprint.ts): the CLI with config/regguard.example.yaml, no flags\n\n' + footprintTable(footprint) + '\n')
     process.stdout.write('\n' + targetTable(rows, footprint === undefined ? [] : footprintTargets(footprint)) + '\n')
     if (targets.includes('flood')) {
-      process.stdout.write('\n' + await floodSection({ dir, upstreamUrl, spec: (SCENARIOS.find((x) => x.key === 'denied') as Scenario).spec(connections, postConnections), after: Number(values['flood-after'] ?? 60) }) + '\n')
+      process.stdout.write('\n' + await floodSection({ dir, upstreamUrl, spec: (SCENARIOS.find((x) => x.key === 'denied') as Scenario).spec(connections, postConnections), after: Number(values['flood-after'] ?? 30) }) + '\n')
     }
     if (targets.includes('workers')) {
       process.stdout.write('\n' + await workersSection({ dir, upstreamUrl, scenarios, duration, warmup, connections, postConnections, nodeArgs: profArgs }) + '\n')
