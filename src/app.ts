@@ -18,6 +18,8 @@ import { adminImportRoutes } from './admin/import.js'
 import { adminInviteRoutes } from './admin/invites.js'
 import { adminPolicyRoutes } from './admin/policy.js'
 import { consoleRoutes } from './admin/console.js'
+import { accessRequestRoutes } from './approval/admin-routes.js'
+import { startApprovals } from './approval/wiring.js'
 import { Metrics } from './metrics.js'
 import { gateDispatch } from './gate/gate.js'
 import { gateListener, type GateListener } from './gate/listener.js'
@@ -54,6 +56,8 @@ export interface BuildOptions {
   audit?: Pick<RecorderOptions, 'maxQueued' | 'batchSize' | 'intervalMs'>
   /** Default: from register.rate_limit (a cluster worker's is its primary's: src/cluster/) */
   counter?: HitCounter
+  /** How often the MAS feeder looks at the live lists' copies (default in src/mas/feeder.ts) */
+  masPollMs?: number
 }
 
 const SWEEP_INTERVAL_MS = 10 * 60 * 1000
@@ -159,6 +163,8 @@ export async function buildApp (config: LoadedConfig, opts: BuildOptions = {}): 
   const lists = new LiveLists(config.settings.lists, { log: logger, metrics: { refreshes: metrics.listRefreshes, entries: metrics.listEntries }, schedule: true })
   lists.adopt(config)
   const mx = new MxResolver(config.settings.dns, metrics.mxLookups)
+  // mas.url is read at start-up; loaded only when set. Started by server.ts once listening
+  const mas = config.settings.mas.url === '' ? undefined : new (await import('./mas/feeder.js')).MasFeeder(config, { log: logger, metrics: { pushes: metrics.masPushes }, listsReady: () => lists.ready(), ...(opts.masPollMs !== undefined ? { pollMs: opts.masPollMs } : {}) })
   const context: AppContext = {
     pool,
     passThroughPool,
@@ -171,8 +177,11 @@ export async function buildApp (config: LoadedConfig, opts: BuildOptions = {}): 
     audit,
     redactAddress: redact,
     lists,
-    mx
+    mx,
+    ...(mas !== undefined ? { mas } : {})
   }
+  // issue 25: the operators' notifier (context.notify) and the access requests' sweep
+  const approvals = startApprovals(context, logger)
   // expired sessions and old rate-limit windows are deleted now and then (every instance may
   // sweep: the deletes are idempotent)
   const sweeper = setInterval(() => {
@@ -211,6 +220,7 @@ export async function buildApp (config: LoadedConfig, opts: BuildOptions = {}): 
   adminImportRoutes(admin, context)
   adminPolicyRoutes(admin, context)
   consoleRoutes(admin, context)
+  accessRequestRoutes(admin, context)
   threepidCheckRoute(admin, context)
   synapseModuleRoutes(admin, context)
 
@@ -223,14 +233,17 @@ export async function buildApp (config: LoadedConfig, opts: BuildOptions = {}): 
       lists.adopt(next)
       mx.configure(next.settings.dns)
       runtime = makeRuntime(next)
+      mas?.reconfigure(next)
       // Node reads it at each check; the check interval stays the one chosen at start-up
       proxy.server.headersTimeout = next.settings.server.headers_timeout_ms
     },
     async close () {
       await Promise.all([proxy.close(), admin.close()])
       clearInterval(sweeper)
+      approvals.close()
       // after the listeners: every decision made is queued by now; before the store closes
       await audit.close()
+      await mas?.stop()
       await lists.close()
       await Promise.all([pool.close(), passThroughPool.close()])
       await counter.close?.()

@@ -9,6 +9,7 @@ import type { InFlight } from './ratelimit/in-flight.js'
 import type { Runtime } from './runtime.js'
 import type { Store } from './store/store.js'
 import type { InviteIndex } from './invites/index.js'
+import type { MasFeeder } from './mas/feeder.js'
 
 // What every route needs, handed to each when the app is built.
 export interface AppContext {
@@ -42,4 +43,6 @@ export interface AppContext {
   lists: LiveLists
   /** DNS for the mail-server rules (dns.*), answers kept for their TTL */
   mx: MxResolver
+  /** The MAS feeder, when mas.url is set (src/mas/feeder.ts): shown on /ready */
+  mas?: MasFeeder
 }

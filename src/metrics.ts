@@ -141,6 +141,13 @@ export class Metrics {
     registers: [this.registry]
   })
 
+  readonly masPushes = new Counter({
+    name: 'regguard_mas_pushes_total',
+    help: 'Pushes of the policy data to MAS (mas.url), by result (ok, refused: MAS answered 400 and kept its data, error: MAS not reached or the token refused)',
+    labelNames: ['result'] as const,
+    registers: [this.registry]
+  })
+
   constructor (opts: { processMetrics?: boolean } = {}) {
     if (opts.processMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'regguard_' })
   }

@@ -9,7 +9,8 @@ import { StoreOpenError } from './store/store.js'
 
 export interface Running {
   app: RegguardApp
-  proxyAddress: AddressInfo
+  /** null: server.enabled false (no gate: a MAS feeder) */
+  proxyAddress: AddressInfo | null
   adminAddress: AddressInfo
   /** Stop accepting, let in-flight requests finish (up to the timeout), close everything. */
   shutdown: () => Promise<void>
@@ -23,11 +24,13 @@ export async function start (config: LoadedConfig, logger: Logger, opts: Omit<Bu
   const app = await buildApp(config, { ...opts, logger })
   const inFlight = app.proxy.inFlight
   const s = config.settings
-  await app.proxy.listen({ host: s.server.host, port: s.server.port })
+  if (s.server.enabled) await app.proxy.listen({ host: s.server.host, port: s.server.port })
   await app.admin.listen({ host: s.admin.host, port: s.admin.port })
-  const proxyAddress = app.proxy.server.address() as AddressInfo
+  const proxyAddress = s.server.enabled ? app.proxy.server.address() as AddressInfo : null
   const adminAddress = app.admin.server.address() as AddressInfo
-  logger.info({ proxy: proxyAddress, admin: adminAddress, homeserver: s.homeserver.url, config: config.file }, 'regguard listening')
+  logger.info({ proxy: proxyAddress, admin: adminAddress, homeserver: s.homeserver.url, mas: s.mas.url !== '' ? s.mas.url : undefined, config: config.file }, 'regguard listening')
+  // the first push waits for the lists' first fetches, never the listeners; errors end in its status
+  void app.context.mas?.start()
 
   let current = config
   let stopping: Promise<void> | null = null

@@ -23,7 +23,9 @@ export function healthRoutes (admin: FastifyInstance, ctx: AppContext): void {
     const lists = ctx.lists.status()
     // decisions the history lost (queue full, store refused, past audit.max_rows): shown, never counted
     const history = ctx.audit.dropped > 0 ? { history: { dropped: ctx.audit.dropped, dropped_by: { ...ctx.audit.droppedBy } } } : {}
-    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', homeserver, store, ...(lists.length > 0 ? { lists } : {}), ...history })
+    // the MAS feeder's last push (a refusal included): shown, never counted, as the lists
+    const mas = ctx.mas !== undefined ? { mas: ctx.mas.status() } : {}
+    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', homeserver, store, ...(lists.length > 0 ? { lists } : {}), ...history, ...mas })
   })
 
   admin.get('/metrics', async (_request, reply) => {

@@ -135,10 +135,10 @@ t.test('invites add, list and revoke on the store a running regguard shares', as
 t.test('invites import (all or nothing) and invites revoke --inviter', async (t) => {
   const { dir, file } = configFile(t, POLICY)
   const csv = join(dir, 'invites.csv')
-  writeFileSync(csv, 'email,one@partner.test\nmsisdn,+44 7700 900111\n')
+  writeFileSync(csv, 'medium,address\nemail,one@partner.test\nmsisdn,+44 7700 900111\n')
   const imported = await runCommand(t, ['invites', 'import', '--config', file, csv])
   t.equal(imported.code, 0, imported.stderr)
-  t.equal(imported.stdout, `imported 2 invites from ${csv}\n`)
+  t.equal(imported.stdout, `imported 2 invites from ${csv}\n`, 'a spreadsheet\'s header row skipped')
   const bad = join(dir, 'bad.csv')
   writeFileSync(bad, 'email,two@partner.test\nemail,not an address\n')
   const refused = await runCommand(t, ['invites', 'import', '--config', file, bad])
