@@ -31,10 +31,11 @@ export function tempDir (t: Teardown, name = 'regguard-installed-'): string {
   return dir
 }
 
-/** The environment the command gets: the test's, less REGGUARD_* and NODE_OPTIONS, this Node first on PATH. */
+/** The environment the command gets: the test's, less REGGUARD_*, NODE_OPTIONS and NODE_PATH, this Node first on PATH. */
 export function commandEnv (extra: Record<string, string> = {}): Record<string, string> {
   const env: Record<string, string> = {}
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('REGGUARD_') && k !== 'NODE_OPTIONS') env[k] = v
+  // NODE_PATH too: modules come from the installed package's own node_modules, nowhere else
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('REGGUARD_') && k !== 'NODE_OPTIONS' && k !== 'NODE_PATH') env[k] = v
   // the command's shebang is `#!/usr/bin/env node`: the Node this suite runs on
   env.PATH = `${dirname(process.execPath)}:${env.PATH ?? ''}`
   return { ...env, ...extra }
