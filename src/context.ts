@@ -9,6 +9,7 @@ import type { InFlight } from './ratelimit/in-flight.js'
 import type { Runtime } from './runtime.js'
 import type { Store } from './store/store.js'
 import type { InviteIndex } from './invites/index.js'
+import type { Notifier } from './notify/notifier.js'
 import type { MasFeeder } from './mas/feeder.js'
 
 // What every route needs, handed to each when the app is built.
@@ -45,4 +46,6 @@ export interface AppContext {
   mx: MxResolver
   /** The MAS feeder, when mas.url is set (src/mas/feeder.ts): shown on /ready */
   mas?: MasFeeder
+  /** Notices to the operators (notify.*): queued, never awaited; absent in contexts built without one */
+  notify?: Notifier
 }

@@ -134,6 +134,13 @@ export class Metrics {
     registers: [this.registry]
   })
 
+  readonly notifications = new Counter({
+    name: 'regguard_notifications_total',
+    help: 'Notices to the operators (notify.matrix, notify.webhook), by channel and result (sent, retried: an attempt failed and another is due, failed: given up after notify.attempts, dropped: the queue was full, or regguard stopped)',
+    labelNames: ['channel', 'result'] as const,
+    registers: [this.registry]
+  })
+
   readonly mxLookups = new Counter({
     name: 'regguard_mx_lookups_total',
     help: 'Mail-server lookups for the mx rules, by result (hosts, no_mail, failed, cached, over_cap: not made, past dns.max_lookups or dns.max_lookups_per_client)',

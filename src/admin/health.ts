@@ -25,7 +25,9 @@ export function healthRoutes (admin: FastifyInstance, ctx: AppContext): void {
     const history = ctx.audit.dropped > 0 ? { history: { dropped: ctx.audit.dropped, dropped_by: { ...ctx.audit.droppedBy } } } : {}
     // the MAS feeder's last push (a refusal included): shown, never counted, as the lists
     const mas = ctx.mas !== undefined ? { mas: ctx.mas.status() } : {}
-    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', homeserver, store, ...(lists.length > 0 ? { lists } : {}), ...history, ...mas })
+    // the operators' notice channels (notify.*), failures included: shown, never counted
+    const notify = ctx.notify !== undefined && Object.keys(ctx.notify.status()).length > 0 ? { notify: ctx.notify.status() } : {}
+    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', homeserver, store, ...(lists.length > 0 ? { lists } : {}), ...history, ...mas, ...notify })
   })
 
   admin.get('/metrics', async (_request, reply) => {

@@ -17,6 +17,7 @@ import { withDeadline } from '../deadline.js'
 import { forwardAsReceived } from './upstream.js'
 import { StoreUnavailableError } from '../store/guarded.js'
 import { requesterAllowed } from './user-rules.js'
+import { afterDenial } from '../approval/gate.js'
 
 /** The homeserver's answer is read for its sid; a requestToken answer is tiny. */
 const SID_ANSWER_LIMIT = 16 * 1024
@@ -97,6 +98,8 @@ export function requestTokenHandler () {
 
     if (!decision.allowed && decision.temporary === true) { sendError(res, 'THREEPID_CHECK_UNAVAILABLE'); return }
     if (!decision.allowed) {
+      const asked = await afterDenial(ctx, request, route.endpoint, parsed.medium, parsed.address, decision)
+      if (asked !== null) { sendError(res, DENIED[route.endpoint][route.medium], asked); return }
       const custom = route.medium === 'email' ? config.settings.register.messages.email_denied : config.settings.register.messages.msisdn_denied
       sendError(res, DENIED[route.endpoint][route.medium], custom === '' ? null : custom)
       return

@@ -5,6 +5,7 @@ import { hasThreepidStage, readCompleted, readFlows } from '../policy/flows.js'
 import { isUserId } from '../invites/inviters.js'
 import type { RegisterAuth } from '../synapse/register-body.js'
 import type { PassedThreepid } from '../store/store.js'
+import { noticeRegistered } from '../notify/registered.js'
 
 // What regguard remembers of the /register user-interactive auth sessions it forwards
 // (Store.uia) and of the accounts they created (Store.registrations): the 3PID stage it let
@@ -80,6 +81,7 @@ export async function rememberRegister (ctx: AppContext, request: GateRequest, a
     const userId = answer.ok ? answer.value.user_id : undefined
     if (typeof userId !== 'string' || !isUserId(userId)) return
     const passed = threepid ?? (session !== null ? (await ctx.store.uia.get(session, now))?.threepid ?? null : null)
+    noticeRegistered(ctx, userId, passed)
     if (passed === null) return
     await ctx.store.registrations.put({ user_id: userId, ...passed, registered_at: now })
   } catch (err) {

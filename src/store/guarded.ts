@@ -64,6 +64,7 @@ export function guardStore (store: Store, watch: StoreWatch, timeoutMs: number):
     txns: part('txns', store.txns),
     uia: part('uia', store.uia),
     registrations: part('registrations', store.registrations),
+    accessRequests: part('accessRequests', store.accessRequests),
     rateLimits: part('rateLimits', store.rateLimits),
     decisions: part('decisions', store.decisions),
     secret: wrap('secret', (n: string, make: () => string) => store.secret(n, make), timeoutMs),

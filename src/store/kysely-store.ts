@@ -1,6 +1,7 @@
 import { Migrator, sql, type Kysely } from 'kysely'
 import { kyselyDecisions } from './decisions-store.js'
 import { kyselyRegistrations, kyselyUia } from './registrations-store.js'
+import { kyselyAccessRequests } from './access-requests-store.js'
 import { migrations, type Dialect } from './migrations.js'
 import { MIGRATION_LOCK_TABLE, MIGRATION_TABLE, type Database } from './schema.js'
 import { InvalidPageToken, pageTokens } from './page-token.js'
@@ -53,6 +54,7 @@ export function kyselyStore (db: Kysely<Database>, kind: Dialect, hooks: StoreHo
     decisions: kyselyDecisions(db),
     uia: kyselyUia(db),
     registrations: kyselyRegistrations(db),
+    accessRequests: kyselyAccessRequests(db),
     invites: {
       async add (invite) {
         const insert = async (q: Kysely<Database>): Promise<Invite> =>

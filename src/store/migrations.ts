@@ -4,6 +4,7 @@ import { secretsMigration } from './migrations/0003_secrets.js'
 import { decisionsMigration } from './migrations/0004_decisions.js'
 import { decisionRepeatsMigration } from './migrations/0005_decision_repeats.js'
 import { registrationsMigration } from './migrations/0006_registrations.js'
+import { accessRequestsMigration } from './migrations/0007_access_requests.js'
 
 // Migrations live in code (not files read at run time) so the installed package carries them.
 // Names sort in the order they run; never edit one that has shipped, add the next.
@@ -57,6 +58,7 @@ export function migrations (dialect: Dialect): Record<string, Migration> {
     '0003_secrets': secretsMigration,
     '0004_decisions': decisionsMigration(dialect),
     '0005_decision_repeats': decisionRepeatsMigration,
-    '0006_registrations': registrationsMigration
+    '0006_registrations': registrationsMigration,
+    '0007_access_requests': accessRequestsMigration(dialect)
   }
 }

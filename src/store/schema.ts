@@ -1,4 +1,5 @@
 import type { Generated } from 'kysely'
+import type { AccessRequestsTable } from './access-requests-store.js'
 
 // Table shapes as kysely sees them. Times are epoch milliseconds. PostgreSQL hands BIGINT
 // columns back as strings, so rows are converted in kysely-store.ts, never used raw.
@@ -90,6 +91,7 @@ export interface Database {
   regguard_txns: TxnsTable
   regguard_uia: UiaTable
   regguard_registrations: RegistrationsTable
+  regguard_access_requests: AccessRequestsTable
 }
 
 export const MIGRATION_TABLE = 'regguard_migration'

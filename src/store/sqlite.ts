@@ -6,6 +6,7 @@ import { MIGRATION_TABLE } from './schema.js'
 import type { KyselyParts } from './sqlite-kysely.js'
 import { prepareHotPaths, prepareIdleCalls, sqliteFeed } from './sqlite-statements.js'
 import type { Store } from './store.js'
+import { deferredAccessRequests } from './access-requests-store.js'
 
 // kysely (~400 ES modules: ~7 MB of idle RSS and ~150 ms of start-up CPU, measured with the
 // footprint bench) is loaded by the first call that is not a prepared statement (admin and CLI
@@ -73,6 +74,7 @@ function onFirstCall (sqlite: BetterSqlite3.Database, load: () => Promise<Kysely
       put: async (r) => { await (await s()).registrations.put(r) },
       get: async (userId) => await (await s()).registrations.get(userId)
     },
+    accessRequests: deferredAccessRequests(async () => (await s()).accessRequests),
     sweep: async (now, horizon) => await (await s()).sweep(now, horizon),
     ping: async () => { await (await s()).ping() },
     secret: async (name, make) => await (await s()).secret(name, make),

@@ -1,9 +1,10 @@
 import type { Medium } from '../synapse/canonical.js'
+import type { AccessRequestStore } from './access-requests-store.js'
 
 // The one storage interface regguard uses. Invites now; sessions and rate-limit counters are
 // here already so the schema (and its migrations) is made once, for issue 4.
 
-export type InviteSource = 'traffic' | 'admin' | 'import'
+export type InviteSource = 'traffic' | 'admin' | 'import' | 'approval'
 
 export interface Invite {
   /** Opaque to callers; decimal digits today, ordered by creation. */
@@ -230,6 +231,8 @@ export interface Store {
   txns: TxnStore
   uia: UiaStore
   registrations: RegistrationStore
+  /** Asks to join (src/store/access-requests-store.ts) */
+  accessRequests: AccessRequestStore
   /**
    * Deletes what can no longer matter: sessions expired at `now`, rate-limit windows that
    * started before `now - rateLimitHorizonMs`, transaction keys expired at `now`. Invites are kept (expired ones stay listable).

@@ -1,0 +1,25 @@
+import type { AppContext } from '../context.js'
+import { evaluate } from '../policy/policy.js'
+import type { PassedThreepid } from '../store/store.js'
+
+// The notice of an account the homeserver created through a /register regguard forwarded (200
+// with a user_id), called where that answer is read (src/gate/uia-sessions.ts).
+
+/** The rule that let the 3PID through, as the policy in force reads it now */
+export function allowedBy (ctx: AppContext, passed: PassedThreepid | null): string {
+  if (passed === null) return 'no 3PID stage (the homeserver asked for none)'
+  if (passed.invite_id !== null) return `invite ${passed.invite_id}${passed.invite_source !== null ? ` (${passed.invite_source})` : ''}`
+  const pass = evaluate(ctx.runtime().config.policy, passed.medium, passed.address, null, undefined)
+  // a mail-server rule would need a lookup: the lists alone did not allow it
+  if (!('decision' in pass)) return 'the mail-server whitelist'
+  return pass.decision.allowed ? `${pass.decision.rule} ${pass.decision.detail}` : 'the policy at the time (it denies the address now)'
+}
+
+export function noticeRegistered (ctx: AppContext, userId: string, passed: PassedThreepid | null): void {
+  if (ctx.notify === undefined) return
+  ctx.notify.registered({
+    user_id: userId,
+    threepid: passed === null ? null : { medium: passed.medium, address: ctx.redactAddress(passed.medium, passed.address) },
+    rule: allowedBy(ctx, passed)
+  })
+}
