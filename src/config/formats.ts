@@ -1,6 +1,16 @@
 import convict from 'convict'
 
 // Formats shared by the schema. Each throws a message that convict prefixes with the key.
+
+// ma1sd read its YAML as YAML 1.1 (SnakeYAML), where yes/no/on/off are booleans; regguard's
+// parser is YAML 1.2, where they are strings. An ma1sd `register` block pasted as it is
+// (`allowed: yes`) means what it meant there. SnakeYAML's own set: no y/n.
+const TRUE_WORDS = new Set(['true', 'True', 'TRUE', 'yes', 'Yes', 'YES', 'on', 'On', 'ON'])
+const FALSE_WORDS = new Set(['false', 'False', 'FALSE', 'no', 'No', 'NO', 'off', 'Off', 'OFF'])
+function yaml11Boolean (v: unknown): unknown {
+  if (typeof v !== 'string') return v
+  return TRUE_WORDS.has(v) ? true : FALSE_WORDS.has(v) ? false : v
+}
 let added = false
 export function addFormats (): void {
   if (added) return
@@ -24,20 +34,20 @@ export function addFormats (): void {
     }
   })
   convict.addFormat({
-    // convict's Boolean turns every string but "false" into true: "no", "0" or "off" (from the
-    // environment, or YAML 1.1 habits) would silently open registration
+    // convict's Boolean turns every string but "false" into true: "0" or "disabled" would
+    // silently open registration. Only the words below are read, anything else is refused.
     name: 'boolean',
     validate (v: unknown) {
-      if (typeof v !== 'boolean') throw new Error('must be true or false')
+      if (typeof v !== 'boolean') throw new Error(`must be true or false (or yes/no, on/off), got ${JSON.stringify(v)}`)
     },
-    coerce (v: unknown) { return v === 'true' ? true : v === 'false' ? false : v }
+    coerce: yaml11Boolean
   })
   convict.addFormat({
     name: 'optional-boolean',
     validate (v: unknown) {
-      if (v !== null && typeof v !== 'boolean') throw new Error('must be true or false')
+      if (v !== null && typeof v !== 'boolean') throw new Error(`must be true or false (or yes/no, on/off), got ${JSON.stringify(v)}`)
     },
-    coerce (v: unknown) { return v === 'true' ? true : v === 'false' ? false : v }
+    coerce: yaml11Boolean
   })
   convict.addFormat({
     name: 'admin-registrations',

@@ -2,9 +2,10 @@ import { readFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { isDeepStrictEqual } from 'node:util'
 import convict from 'convict'
-import YAML from 'yaml'
+import YAML, { LineCounter, type Node as YamlNode } from 'yaml'
 import { PolicyConfigError, type Policy } from '../policy/policy.js'
 import { buildPolicy } from './lists.js'
+import { checkListsAreLists, checkNotMa1sdFile, RawConfigError } from './raw-checks.js'
 import { convictSchema, envName, leaves } from './schema.js'
 import { addUserRules } from './user-rules.js'
 import type { Settings } from './settings.js'
@@ -47,12 +48,42 @@ export function readConfigFile (file: string): unknown {
   } catch (err) {
     throw new ConfigError(`cannot read config file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
   }
+  return parseConfigText(text, file)
+}
+
+/**
+ * YAML 1.2 (a superset of JSON, so one parser reads both). Errors name the line and column; an
+ * alias with no anchor, which is what an unquoted `- *example.org` is, gets the hint to quote it.
+ */
+export function parseConfigText (text: string, file: string): unknown {
+  const lines = new LineCounter()
+  const doc = YAML.parseDocument(text, { uniqueKeys: true, lineCounter: lines, prettyErrors: true })
+  const first = doc.errors[0]
+  if (first !== undefined) throw new ConfigError(`config file ${file} is not valid YAML or JSON: ${first.message.trimEnd()}`)
+  const anchors = new Set<string>()
+  let unresolved: { source: string, at: number } | undefined
+  YAML.visit(doc, {
+    Node (_key, node: YamlNode) {
+      if (YAML.isAlias(node)) {
+        if (!anchors.has(node.source) && unresolved === undefined) unresolved = { source: node.source, at: node.range?.[0] ?? 0 }
+      } else if (node.anchor !== undefined) {
+        anchors.add(node.anchor)
+      }
+    }
+  })
+  if (unresolved !== undefined) {
+    const { line, col } = lines.linePos(unresolved.at)
+    const written = `*${unresolved.source}`
+    throw new ConfigError(`config file ${file}, line ${line}, column ${col}: ${written} is read by YAML as an alias (a reference to an anchor &${unresolved.source}), not as text: quote it, '${written}'`)
+  }
   try {
-    // YAML 1.2 is a superset of JSON, so one parser reads both
-    const doc = YAML.parse(text, { uniqueKeys: true })
-    return doc ?? {}
+    return doc.toJS({ maxAliasCount: 100 }) ?? {}
   } catch (err) {
-    throw new ConfigError(`config file ${file} is not valid YAML or JSON: ${(err as Error).message}`)
+    // what toJS still refuses (an alias expanding past the count): a YAML error, not a crash
+    if (err instanceof ReferenceError || err instanceof RangeError || (err as Error).name === 'YAMLError') {
+      throw new ConfigError(`config file ${file} is not valid YAML or JSON: ${(err as Error).message}`)
+    }
+    throw err
   }
 }
 
@@ -87,6 +118,13 @@ export function loadConfig (opts: LoadOptions = {}): LoadedConfig {
   const raw = file !== null ? readConfigFile(file) : opts.object ?? {}
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new ConfigError(`config file ${file ?? ''} must hold a mapping of keys`)
+  }
+  try {
+    checkNotMa1sdFile(raw as Record<string, unknown>)
+    checkListsAreLists(raw as Record<string, unknown>)
+  } catch (err) {
+    if (err instanceof RawConfigError) throw new ConfigError(`invalid configuration${file !== null ? ` (${file})` : ''}: ${err.message}`, err.key)
+    throw err
   }
   const cfg = convict(convictSchema() as never, { env, args: [] }) as unknown as convict.Config<Record<string, unknown>>
   try {

@@ -6,7 +6,8 @@ import { envName, isLeaf, SCHEMA, type Branch, type Leaf } from './schema.js'
 function scalar (v: unknown): string {
   // lists in flow style, which YAML reads as JSON does
   if (Array.isArray(v)) return JSON.stringify(v)
-  return YAML.stringify(v).trimEnd()
+  // one line whatever its length: a folded scalar's continuation would need this key's indent
+  return YAML.stringify(v, { lineWidth: 0 }).trimEnd()
 }
 
 function leafLines (key: string, path: string, leaf: Leaf, indent: string): string[] {
@@ -44,6 +45,8 @@ export function sampleConfig (): string {
     '# Generated from src/config/schema.ts by `regguard config sample`; do not edit by hand.',
     '# Keys shown commented out are aliases in the layout of ma1sd\'s documentation (register.allowed,',
     '# register.invite, register.threepid.*): paste an ma1sd `register` block in either layout.',
+    '# A short starting point instead of this: config/regguard.minimal.yaml. The same keys as a table:',
+    '# docs/configuration.md.',
     ''
   ]
   return head.join('\n') + branchLines(SCHEMA, '', '', false).join('\n') + '\n'

@@ -29,8 +29,13 @@ for (const [name, object, key] of cases) {
 
 t.test('regression: "allowed: no" or "0" silently meant true (convict\'s Boolean)', async (t) => {
   // YAML 1.2 reads `no` as a string; convict turned every string but "false" into true, which
-  // opened registration to everyone
-  for (const v of ['no', 'off', '0', 'yes', 'False']) {
+  // opened registration to everyone. ma1sd's YAML 1.1 words now mean what they meant there
+  // (issue 23); any other string is refused
+  for (const [v, meant] of [['no', false], ['off', false], ['No', false], ['OFF', false], ['False', false], ['yes', true], ['On', true]] as const) {
+    t.equal(loadConfig({ object: { register: { policy: { allowed: v } } }, env: {} }).policy.allowed, meant, v)
+    t.equal(loadConfig({ env: { REGGUARD_REGISTER_POLICY_INVITE: v } }).policy.invite, meant, `env ${v}`)
+  }
+  for (const v of ['0', '1', 'y', 'n', 'nope', 'disabled']) {
     const err = t.throws(() => loadConfig({ object: { register: { policy: { allowed: v } } }, env: {} }), v) as ConfigError
     t.equal(err.key, 'register.policy.allowed', v)
     const fromEnv = t.throws(() => loadConfig({ env: { REGGUARD_REGISTER_POLICY_INVITE: v } }), `env ${v}`) as ConfigError
