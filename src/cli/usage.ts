@@ -9,6 +9,8 @@ export interface CommandHelp {
   text: string
 }
 
+import { REQUESTS_HELP } from '../approval/cli-help.js'
+
 const CONFIG = '  --config FILE, -c FILE   the configuration (or REGGUARD_CONFIG); required\n'
 
 export const HELP: Record<string, CommandHelp> = {
@@ -118,7 +120,8 @@ examples:
   regguard invites add --config regguard.yaml email alice@example.org
   regguard invites list --config regguard.yaml --medium email --address alice@example.org
 `
-  }
+  },
+  requests: REQUESTS_HELP
 }
 
 /** The usage lines of one command's text */

@@ -1,8 +1,8 @@
-import { createTransport } from 'nodemailer'
 import type { NotifySettings } from './settings.js'
 
 // notify.smtp: the one mail regguard sends, to an approved applicant. One connection a mail:
-// approvals are rare, and a kept connection would be one more thing to watch.
+// approvals are rare, and a kept connection would be one more thing to watch. nodemailer is
+// loaded by the first mail: serve and the other commands never pay for it otherwise.
 
 export function smtpConfigured (smtp: NotifySettings['smtp']): boolean {
   return smtp.host !== ''
@@ -11,6 +11,7 @@ export function smtpConfigured (smtp: NotifySettings['smtp']): boolean {
 export interface Mail { to: string, subject: string, text: string }
 
 export async function sendMail (smtp: NotifySettings['smtp'], mail: Mail): Promise<void> {
+  const { createTransport } = await import('nodemailer')
   const transport = createTransport({
     host: smtp.host,
     port: smtp.port,
