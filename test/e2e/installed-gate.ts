@@ -27,9 +27,20 @@ export interface Gate {
   stop: () => Promise<void>
 }
 
-/** The policy every e2e gate starts from: allowed.test may register, nothing else may. */
-export function gateConfig (port: number, adminPort: number, policy: Record<string, unknown>, adminToken: string): Record<string, unknown> {
-  return {
+/** `over` merged into `base`, objects key by key, anything else replaced. */
+function merged (base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base }
+  const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v)
+  for (const [k, v] of Object.entries(over)) out[k] = isObject(v) && isObject(out[k]) ? merged(out[k], v) : v
+  return out
+}
+
+/**
+ * The policy every e2e gate starts from: allowed.test may register, nothing else may.
+ * `settings`: other keys, merged over the whole configuration.
+ */
+export function gateConfig (port: number, adminPort: number, policy: Record<string, unknown>, adminToken: string, settings: Record<string, unknown> = {}): Record<string, unknown> {
+  return merged({
     server: { host: '127.0.0.1', port },
     admin: { host: '127.0.0.1', port: adminPort },
     homeserver: { url: SYNAPSE_URL, server_name: SERVER_NAME, admin_token: adminToken },
@@ -46,17 +57,17 @@ export function gateConfig (port: number, adminPort: number, policy: Record<stri
     },
     storage: { url: 'sqlite://./regguard.sqlite' },
     invites: { learn: { enabled: true } }
-  }
+  }, settings)
 }
 
-export async function startGate (t: { teardown: (fn: () => unknown) => void }, policy: Record<string, unknown>, adminToken: string): Promise<Gate> {
+export async function startGate (t: { teardown: (fn: () => unknown) => void }, policy: Record<string, unknown>, adminToken: string, settings: Record<string, unknown> = {}): Promise<Gate> {
   const bin = installedCommand()
   const dir = mkdtempSync(join(tmpdir(), 'regguard-e2e-'))
   const port = await freePort()
   const adminPort = await freePort()
   const configFile = join(dir, 'regguard.yaml')
   // YAML 1.2 reads JSON
-  writeFileSync(configFile, JSON.stringify(gateConfig(port, adminPort, policy, adminToken), null, 2))
+  writeFileSync(configFile, JSON.stringify(gateConfig(port, adminPort, policy, adminToken, settings), null, 2))
   const child: ChildProcess = spawn('env', ['-u', 'NODE_OPTIONS', bin, 'serve', '--config', configFile], { cwd: dir, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] })
   const logs: Array<Record<string, unknown>> = []
   const keep = (l: Record<string, unknown>): void => { if (logs.length < LOG_LINES) logs.push(l) }

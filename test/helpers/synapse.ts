@@ -111,8 +111,9 @@ export async function stopRig (): Promise<void> {
  * The running Synapse (start.sh's) is stopped and, since start.sh only knows the rig's own file,
  * this one is started here with start.sh's environment; the SMTP sink and the identity stand-in
  * keep running. Its pid goes where stop.sh finds it, so stopRig() or freshRig() ends it.
+ * `opts.pythonPath`: folders put after the rig's own on its PYTHONPATH (a module it loads).
  */
-export async function restartSynapseWith (changes: Record<string, string>): Promise<void> {
+export async function restartSynapseWith (changes: Record<string, string>, opts: { pythonPath?: string[] } = {}): Promise<void> {
   const conf = readFileSync(join(RIG_DIR, 'conf', 'homeserver.yaml'), 'utf8')
   const drop = new Set(Object.keys(changes))
   const kept: string[] = []
@@ -135,7 +136,7 @@ export async function restartSynapseWith (changes: Record<string, string>): Prom
   for (let i = 0; i < 40 && alive(pid); i++) await sleep(50)
   if (alive(pid)) throw new Error(`Synapse (pid ${pid}) did not stop`)
   // start.sh's environment: Debian's python3 with Debian's packages, none of a caller's settings
-  const env = cleanEnv({ PYTHONPATH: `${RIG_DIR}/src:${RIG_DIR}/pylib`, PYTHONNOUSERSITE: '1' })
+  const env = cleanEnv({ PYTHONPATH: [`${RIG_DIR}/src`, `${RIG_DIR}/pylib`, ...(opts.pythonPath ?? [])].join(':'), PYTHONNOUSERSITE: '1' })
   for (const k of ['PYTHONHOME', 'PYTHONSTARTUP', 'PYTHONUSERBASE', 'VIRTUAL_ENV']) delete env[k]
   const out = openSync(join(RIG_DIR, 'logs', 'synapse-e2e-variant.stdout'), 'a')
   const child = spawn('/usr/bin/python3', ['-m', 'synapse.app.homeserver', '-c', variant], { cwd: RIG_DIR, env, stdio: ['ignore', out, out], detached: true })
