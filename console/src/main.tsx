@@ -3,6 +3,7 @@ import { useEffect, useState } from 'preact/hooks'
 import { ApiError, call, forgetToken, savedToken, saveToken, whenUnauthorized, API } from './api'
 import { Decisions } from './pages/decisions'
 import { Invites } from './pages/invites'
+import { AccessRequests } from './pages/access-requests'
 import { Lists } from './pages/lists'
 import { Overview } from './pages/overview'
 import { Tester } from './pages/tester'
@@ -15,6 +16,7 @@ const PAGES = [
   { id: 'overview', title: 'Overview', view: Overview },
   { id: 'decisions', title: 'Decisions', view: Decisions },
   { id: 'invites', title: 'Invites', view: Invites },
+  { id: 'access-requests', title: 'Access requests', view: AccessRequests },
   { id: 'tester', title: 'Policy tester', view: Tester },
   { id: 'lists', title: 'Lists', view: Lists }
 ] as const
