@@ -2,9 +2,8 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { startHomeserver } from '../helpers/homeserver.js'
-import { rawPost } from '../helpers/raw-http.js'
 import { installedPackageDir } from '../helpers/installed.js'
-import { ADMIN_TOKEN, adminCall, serve } from './run.js'
+import { ADMIN_TOKEN, adminCall, postRaw, serve } from './run.js'
 
 // The installed command's admin listener: the admin token, the invites API with its effect on
 // the gate, health, readiness and metrics, and the console's files as the package ships them.
@@ -14,7 +13,7 @@ t.setTimeout(120_000)
 const EMAIL_TOKEN = '/_matrix/client/v3/register/email/requestToken'
 const CLOSED = { register: { policy: { allowed: false } } }
 const tokenStatus = async (port: number, email: string): Promise<number> =>
-  (await rawPost(port, EMAIL_TOKEN, JSON.stringify({ client_secret: 'cs', email, send_attempt: 1 }), { 'Content-Type': 'application/json' })).status
+  (await postRaw(port, EMAIL_TOKEN, JSON.stringify({ client_secret: 'cs', email, send_attempt: 1 }), { 'Content-Type': 'application/json' })).status
 
 t.test('admin API: token checked; invites added, listed and revoked, each in force at the gate at once', async (t) => {
   const hs = await startHomeserver(t)

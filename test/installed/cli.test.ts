@@ -5,8 +5,7 @@ import YAML from 'yaml'
 import { startHomeserver } from '../helpers/homeserver.js'
 import { installedPackageDir } from '../helpers/installed.js'
 import { startListServer } from '../helpers/list-server.js'
-import { rawPost } from '../helpers/raw-http.js'
-import { runCommand, serve, tempDir } from './run.js'
+import { postRaw, runCommand, serve, tempDir } from './run.js'
 
 // Each command of the installed `regguard` (src/cli/main.ts's usage), run to its end as a process:
 // its exit status and what it prints.
@@ -119,7 +118,7 @@ t.test('invites add, list and revoke on the store a running regguard shares', as
   // the running command sees what the CLI wrote, from its next request
   const hs = await startHomeserver(t)
   const rg = await serve(t, hs.url, { ...POLICY, storage: { url: `sqlite://${join(dir, 'store', 'regguard.sqlite')}` } })
-  const ask = async (email: string): Promise<number> => (await rawPost(rg.port, '/_matrix/client/v3/register/email/requestToken', JSON.stringify({ client_secret: 'cs', email, send_attempt: 1 }))).status
+  const ask = async (email: string): Promise<number> => (await postRaw(rg.port, '/_matrix/client/v3/register/email/requestToken', JSON.stringify({ client_secret: 'cs', email, send_attempt: 1 }))).status
   t.equal(await ask('ann@partner.test'), 200, 'invited by the CLI: allowed by the server')
   const revoked = await runCommand(t, ['invites', 'revoke', '--config', file, id as string])
   t.equal(revoked.code, 0, revoked.stderr)

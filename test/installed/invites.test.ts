@@ -20,7 +20,7 @@ function send (port: number, method: 'PUT' | 'POST', target: string, body: unkno
   const b = Buffer.from(JSON.stringify(body))
   const lines = [`${method} ${target} HTTP/1.1`, 'Host: matrix.example.org', 'Connection: close', 'Content-Type: application/json', `Content-Length: ${b.length}`]
   if (token !== null) lines.push(`Authorization: Bearer ${token}`)
-  return rawRequest(port, Buffer.concat([Buffer.from(lines.join('\r\n') + '\r\n\r\n'), b]), 10_000)
+  return rawRequest(port, Buffer.concat([Buffer.from(lines.join('\r\n') + '\r\n\r\n'), b]), 20_000)
 }
 
 const threepid = (address: string): Record<string, string> => ({ id_server: 'is.example.org', id_access_token: 'x', medium: 'email', address })
@@ -32,9 +32,9 @@ async function invites (rg: Served): Promise<Array<Record<string, unknown>>> {
   return r.body.invites
 }
 const invitesWhen = async (rg: Served, n: number): Promise<Array<Record<string, unknown>>> =>
-  (await eventually(async () => { const l = await invites(rg); return l.length >= n ? l : undefined }, 5000)) ?? await invites(rg)
+  (await eventually(async () => { const l = await invites(rg); return l.length >= n ? l : undefined }, 15_000)) ?? await invites(rg)
 const notLearned = (rg: Served, reason: string): Promise<Record<string, unknown> | undefined> =>
-  eventually(() => rg.logs.find((l) => l.msg === 'invite not learned' && l.reason === reason), 5000)
+  eventually(() => rg.logs.find((l) => l.msg === 'invite not learned' && l.reason === reason), 15_000)
 
 t.test('createRoom and room invites made through regguard open registration for the invitees', async (t) => {
   const hs = await startSynapseLike(t)

@@ -2,8 +2,7 @@ import t from 'tap'
 import { startDnsServer } from '../helpers/dns-server.js'
 import { startHomeserver } from '../helpers/homeserver.js'
 import { startListServer } from '../helpers/list-server.js'
-import { rawPost } from '../helpers/raw-http.js'
-import { adminCall, serve } from './run.js'
+import { adminCall, postRaw, serve } from './run.js'
 
 // What the installed command fetches and looks up itself: live domain lists from an HTTP server
 // on loopback, and the mail-server (MX) rules against a DNS server on loopback.
@@ -13,7 +12,7 @@ t.setTimeout(120_000)
 const EMAIL_TOKEN = '/_matrix/client/v3/register/email/requestToken'
 const body = (email: string): string => JSON.stringify({ client_secret: 'cs', email, send_attempt: 1 })
 const ask = async (port: number, email: string): Promise<{ status: number, errcode?: string }> => {
-  const r = await rawPost(port, EMAIL_TOKEN, body(email), { 'Content-Type': 'application/json' })
+  const r = await postRaw(port, EMAIL_TOKEN, body(email), { 'Content-Type': 'application/json' })
   return { status: r.status, errcode: r.status === 200 ? undefined : JSON.parse(r.body).errcode }
 }
 const arrived = (hs: { receivedMatching: (s: string) => Array<{ body: Buffer }> }): string[] =>

@@ -2,8 +2,8 @@ import { connect } from 'node:net'
 import t from 'tap'
 import { startHomeserver } from '../helpers/homeserver.js'
 import { freePort } from '../helpers/net.js'
-import { rawPost, rawRequest, type RawResponse } from '../helpers/raw-http.js'
-import { serve, type Served } from './run.js'
+import { rawRequest, type RawResponse } from '../helpers/raw-http.js'
+import { postRaw, serve, type Served } from './run.js'
 
 // The installed command as a process tree: server.workers: 2 (both answer, SIGTERM stops all),
 // SIGHUP (the configuration re-read and in force), SIGTERM (requests in flight finish, exit 0).
@@ -30,7 +30,7 @@ let probes = 0
 /** A token request on a new connection, and the worker whose request log line names it. */
 async function answered (rg: Served, email: string): Promise<{ res: RawResponse, worker: number, pid: number }> {
   const probe = `probe${++probes}`
-  const res = await rawPost(rg.port, `${EMAIL_TOKEN}?${probe}=1`, token(email), { 'Content-Type': 'application/json' })
+  const res = await postRaw(rg.port, `${EMAIL_TOKEN}?${probe}=1`, token(email), { 'Content-Type': 'application/json' })
   const line = await rg.waitForLog((l) => l.msg === 'request' && typeof l.target === 'string' && l.target.includes(`${probe}=`))
   return { res, worker: Number(line.worker), pid: Number(line.pid) }
 }
@@ -58,11 +58,11 @@ t.test('server.workers: 2: both workers answer on the shared ports; SIGTERM stop
 t.test('SIGHUP: the configuration file is read again and in force from the next request', async (t) => {
   const hs = await startHomeserver(t)
   const rg = await serve(t, hs.url, policy(true))
-  t.equal((await rawPost(rg.port, EMAIL_TOKEN, token('a@example.org'))).status, 200, 'allowed before the reload')
+  t.equal((await postRaw(rg.port, EMAIL_TOKEN, token('a@example.org'))).status, 200, 'allowed before the reload')
   rg.rewrite(policy(false))
   rg.child.kill('SIGHUP')
   await rg.waitForLog((l) => l.msg === 'configuration reloaded')
-  const after = await rawPost(rg.port, EMAIL_TOKEN, token('b@example.org'))
+  const after = await postRaw(rg.port, EMAIL_TOKEN, token('b@example.org'))
   t.equal(after.status, 403, 'denied after it')
   t.equal(JSON.parse(after.body).errcode, 'M_THREEPID_DENIED')
   t.equal(hs.receivedMatching('requestToken').length, 1, 'the denied request never reached the homeserver')
@@ -70,7 +70,7 @@ t.test('SIGHUP: the configuration file is read again and in force from the next 
   rg.rewrite({ ...policy(true), unknown_key: 1 })
   rg.child.kill('SIGHUP')
   await rg.waitForLog((l) => l.msg === 'configuration reload refused; the previous configuration stays in force')
-  t.equal((await rawPost(rg.port, EMAIL_TOKEN, token('c@example.org'))).status, 403, 'a bad file is refused, the previous configuration stays')
+  t.equal((await postRaw(rg.port, EMAIL_TOKEN, token('c@example.org'))).status, 403, 'a bad file is refused, the previous configuration stays')
   t.equal(rg.child.exitCode, null, 'still running')
 })
 

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import YAML from 'yaml'
 import { installedCommand } from '../helpers/installed.js'
+import { rawRequest, type RawResponse } from '../helpers/raw-http.js'
 
 // The installed `regguard` (test/helpers/installed.ts) as its own process, as an operator runs
 // it: a config file in a folder of its own (also its working directory), no REGGUARD_* variable
@@ -174,4 +175,23 @@ export async function adminCall (adminUrl: string, method: string, path: string,
   let parsed: unknown = text
   try { parsed = text === '' ? null : JSON.parse(text) } catch {}
   return { status: res.status, body: parsed, headers: res.headers }
+}
+
+/**
+ * A POST on a connection of its own (Connection: close), by hand so no client library touches
+ * the bytes; given the time a loaded machine may need (test/helpers/raw-http's rawPost gives 3 s).
+ */
+export function postRaw (port: number, target: string, body: string | Buffer, headers: Record<string, string> = { 'Content-Type': 'application/json' }, timeoutMs = 20_000): Promise<RawResponse> {
+  const b = typeof body === 'string' ? Buffer.from(body) : body
+  const lines = [`POST ${target} HTTP/1.1`, 'Host: matrix.example.org', 'Connection: close', `Content-Length: ${b.length}`]
+  for (const [k, v] of Object.entries(headers)) lines.push(`${k}: ${v}`)
+  return rawRequest(port, Buffer.concat([Buffer.from(lines.join('\r\n') + '\r\n\r\n', 'latin1'), b]), timeoutMs)
+}
+
+/** A JSON POST; the answer's status, parsed body and headers. */
+export async function postJson (port: number, target: string, body: unknown): Promise<{ status: number, body: Record<string, unknown>, headers: Record<string, string> }> {
+  const r = await postRaw(port, target, typeof body === 'string' ? body : JSON.stringify(body))
+  let parsed: Record<string, unknown>
+  try { parsed = JSON.parse(r.body) as Record<string, unknown> } catch { parsed = { raw: r.body } }
+  return { status: r.status, body: parsed, headers: r.headers }
 }
