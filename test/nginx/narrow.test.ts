@@ -1,4 +1,5 @@
 import t from 'tap'
+import { unforwardableTarget } from '../../src/gate/target-guard.js'
 import { nginxSkipReason, policedPathChecks, POLICED_PATH_VARIANTS, startNginxStack, synapseWouldPolice } from '../helpers/nginx.js'
 import { rawPost, rawRequest } from '../helpers/raw-http.js'
 
@@ -52,7 +53,6 @@ t.test('narrow nginx config in front of regguard and the homeserver', { skip }, 
       '/_matrix/client/v3/register/available?username=a',
       '/_matrix/client/v1/register/m.login.registration_token/validity?token=x',
       '/_matrix/client/v3/account/3pid',
-      '/_matrix/client/v3/account/3pid/add',
       '/_matrix/client/api/v1/rooms/!room:example.org/invite',
       '/_matrix/client/v3/rooms/%21room%3Aexample.org/invite',
       // a room id with an escaped slash decodes into two segments in nginx's $uri
@@ -69,6 +69,12 @@ t.test('narrow nginx config in front of regguard and the homeserver', { skip }, 
       t.equal(hs.received[0]?.url, path, `${path}: target unchanged`)
       t.ok(hs.received[0] !== undefined && s.viaRegguard(hs.received[0]), `${path}: through regguard`)
     }
+    // policed since issue 22: a body naming no validation session is refused by regguard itself
+    s.reset()
+    const add = await rawPost(ng.port, '/_matrix/client/v3/account/3pid/add', '{}', { 'Content-Type': 'application/json' })
+    t.equal(add.status, 403, '/account/3pid/add without a session: refused')
+    t.equal(JSON.parse(add.body).errcode, 'M_THREEPID_DENIED', 'by regguard (nginx sent it there)')
+    t.equal(hs.received.length, 0, 'nothing forwarded')
   })
 
   t.test('no spelling of a policed path gets around regguard', async (t) => {
@@ -83,6 +89,10 @@ t.test('narrow nginx config in front of regguard and the homeserver', { skip }, 
       if (synapseWouldPolice(originForm)) {
         t.equal(res.status, 403, `${target}: denied`)
         t.equal(hs.received.length, 0, `${target}: never forwarded`)
+      } else if (hs.received.length === 0 && unforwardableTarget(originForm) !== null) {
+        // a target the pass-through stack would rewrite (dot segments, escapes of them): refused
+        // by regguard's target guard, never forwarded (docs/gate.md)
+        t.equal(res.status, 400, `${target}: refused by the target guard`)
       } else {
         t.equal(hs.received.length, 1, `${target}: forwarded for the homeserver to answer`)
         t.equal(hs.received[0]?.url, originForm, `${target}: forwarded as sent`)
