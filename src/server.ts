@@ -4,6 +4,7 @@ import type { BuildOptions, RegguardApp } from './app.js'
 import { ConfigError, loadConfig, type LoadedConfig } from './config/load.js'
 import { createLogger, type Logger } from './log.js'
 import { StoreOpenError } from './store/store.js'
+import { reportStartup } from './startup-report.js'
 
 // Runs regguard: loads config, listens, and handles signals. Everything else is in app.ts.
 
@@ -29,6 +30,8 @@ export async function start (config: LoadedConfig, logger: Logger, opts: Omit<Bu
   const proxyAddress = s.server.enabled ? app.proxy.server.address() as AddressInfo : null
   const adminAddress = app.admin.server.address() as AddressInfo
   logger.info({ proxy: proxyAddress, admin: adminAddress, homeserver: s.homeserver.url, mas: s.mas.url !== '' ? s.mas.url : undefined, config: config.file }, 'regguard listening')
+  // the policy in a sentence, and warnings for what users would otherwise find out first
+  reportStartup(config, app.context, logger)
   // the first push waits for the lists' first fetches, never the listeners; errors end in its status
   void app.context.mas?.start()
 

@@ -13,7 +13,8 @@ import { fail, single, withAdminToken } from './scope.js'
 //   GET /_regguard/admin/v1/policy/check?medium=&address=   -> the decision, as `regguard policy check`
 
 function side (s: ListSide): { domains: number, domain_sources: string[], patterns: string[] } {
-  return { domains: s.domains.size, domain_sources: s.domainSources, patterns: s.patterns.map((p) => p.source) }
+  // entries as written: `*example.org` is one, though the set stores it as two ways of matching
+  return { domains: s.domains.entries, domain_sources: s.domainSources, patterns: s.patterns.map((p) => p.source) }
 }
 
 export function adminPolicyRoutes (admin: FastifyInstance, ctx: AppContext): void {

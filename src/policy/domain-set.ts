@@ -68,7 +68,11 @@ export class DomainSet {
   /** slot s: [2s] the finished hash, [2s + 1] the domain's index + 1 (0: empty); size a power of two */
   private table: Int32Array = EMPTY_I32
 
+  /** How many ways of matching are stored (`*example.org` is two: the domain and its subdomains) */
   get size (): number { return this.exactCount + this.parentCount }
+  /** How many entries were added as written (a duplicate counts again): what an operator counts */
+  get entries (): number { return this.added }
+  private added = 0
 
   /** Adds one entry; returns false when it is not a usable domain. */
   add (entry: string): boolean {
@@ -92,6 +96,7 @@ export class DomainSet {
     const f = this.flags[k] as number
     if (withExact && (f & EXACT) === 0) { this.flags[k] = f | EXACT; this.exactCount++ }
     if (withParent && ((this.flags[k] as number) & PARENT) === 0) { this.flags[k] = (this.flags[k] as number) | PARENT; this.parentCount++ }
+    this.added++
     return true
   }
 
