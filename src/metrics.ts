@@ -136,7 +136,7 @@ export class Metrics {
 
   readonly notifications = new Counter({
     name: 'regguard_notifications_total',
-    help: 'Notices to the operators (notify.matrix, notify.webhook), by channel and result (sent, retried: an attempt failed and another is due, failed: given up after notify.attempts, dropped: the queue was full, or regguard stopped)',
+    help: 'Notices to the operators (notify.matrix, notify.webhook), by channel and result (sent, retried: an attempt failed and another is due, failed: given up after notify.attempts, dropped: the queue was full, or regguard stopped, rate_limited: a denial past notify.denials_per_hour, not queued)',
     labelNames: ['channel', 'result'] as const,
     registers: [this.registry]
   })

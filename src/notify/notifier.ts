@@ -45,7 +45,7 @@ export function noticeText (n: Notice): string {
 export class Notifier {
   private readonly queues: Record<Channel, SendQueue>
   private denialWindow = { start: 0, count: 0 }
-  /** Denial notices not sent, past notify.denials_per_hour */
+  /** Denial notices not sent, past notify.denials_per_hour (also counted as result "rate_limited") */
   deniedUnsent = 0
 
   constructor (private readonly deps: NotifierDeps) {
@@ -77,7 +77,11 @@ export class Notifier {
     if (!s.denials || !this.anyChannel(s)) return
     const start = now - (now % HOUR_MS)
     if (this.denialWindow.start !== start) this.denialWindow = { start, count: 0 }
-    if (this.denialWindow.count >= s.denials_per_hour) { this.deniedUnsent++; return }
+    if (this.denialWindow.count >= s.denials_per_hour) {
+      this.deniedUnsent++
+      for (const channel of this.channels(s)) this.deps.metrics.notifications.inc({ channel, result: 'rate_limited' })
+      return
+    }
     this.denialWindow.count++
     this.send({ event: 'denial', ...n })
   }
@@ -99,7 +103,11 @@ export class Notifier {
   }
 
   private anyChannel (s: NotifySettings): boolean {
-    return s.matrix.room_id !== '' || s.webhook !== ''
+    return this.channels(s).length > 0
+  }
+
+  private channels (s: NotifySettings): Channel[] {
+    return [...(s.matrix.room_id !== '' ? ['matrix' as const] : []), ...(s.webhook !== '' ? ['webhook' as const] : [])]
   }
 
   private send (notice: Notice): void {

@@ -38,6 +38,7 @@ t.test('denials are notified when asked, within notify.denials_per_hour, retried
   const metrics = await fetch(`${rg.adminUrl}/metrics`).then(async (r) => await r.text())
   t.match(metrics, /regguard_notifications_total\{channel="webhook",result="retried"\} 1/)
   t.match(metrics, /regguard_notifications_total\{channel="webhook",result="sent"\} 2/)
+  t.match(metrics, /regguard_notifications_total\{channel="webhook",result="rate_limited"\} 2/)
 })
 
 t.test('off by default', async (t) => {
