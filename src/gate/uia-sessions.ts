@@ -81,7 +81,7 @@ export async function rememberRegister (ctx: AppContext, request: GateRequest, a
     const userId = answer.ok ? answer.value.user_id : undefined
     if (typeof userId !== 'string' || !isUserId(userId)) return
     const passed = threepid ?? (session !== null ? (await ctx.store.uia.get(session, now))?.threepid ?? null : null)
-    noticeRegistered(ctx, userId, passed)
+    noticeRegistered(ctx, request, userId, passed)
     if (passed === null) return
     await ctx.store.registrations.put({ user_id: userId, ...passed, registered_at: now })
   } catch (err) {

@@ -1,4 +1,6 @@
 import type { AppContext } from '../context.js'
+import type { GateRequest } from '../gate/request.js'
+import { allRawHeaders } from '../synapse/twisted-args.js'
 import { evaluate } from '../policy/policy.js'
 import type { PassedThreepid } from '../store/store.js'
 
@@ -15,8 +17,16 @@ export function allowedBy (ctx: AppContext, passed: PassedThreepid | null): stri
   return pass.decision.allowed ? `${pass.decision.rule} ${pass.decision.detail}` : 'the policy at the time (it denies the address now)'
 }
 
-export function noticeRegistered (ctx: AppContext, userId: string, passed: PassedThreepid | null): void {
-  if (ctx.notify === undefined) return
+/**
+ * Application services register their users with their own access token (bridges make many):
+ * those are the operator's own doing, and not notified. A user's sign-up carries no token.
+ */
+function authenticated (request: GateRequest): boolean {
+  return allRawHeaders(request.raw.rawHeaders, 'authorization').length > 0 || /[?&]access_token=/.test(request.target)
+}
+
+export function noticeRegistered (ctx: AppContext, request: GateRequest, userId: string, passed: PassedThreepid | null): void {
+  if (ctx.notify === undefined || authenticated(request)) return
   ctx.notify.registered({
     user_id: userId,
     threepid: passed === null ? null : { medium: passed.medium, address: ctx.redactAddress(passed.medium, passed.address) },
