@@ -3,18 +3,20 @@ import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 import { parseArgs } from 'node:util'
 import { fileURLToPath } from 'node:url'
-import { load, type LoadResult } from './load.js'
+import { load, type LoadResult, type LoadSpec } from './load.js'
 import { cpuMs, firstJsonLine, startChild, stopAll, type Child } from './procs.js'
-import { DENIED_DOMAIN, startRegguard } from './regguard.js'
-import { tokenSpec } from './scenarios.js'
+import { startRegguard } from './regguard.js'
+import { SCENARIOS } from './scenarios.js'
 import { fmt, table } from './table.js'
 
-// Where a denied requestToken's CPU goes: regguard (the bench's configuration: the example's,
-// decision log at info to a file, history on) and the bare fastify app answering the same 403,
-// each under node --cpu-prof during the same wrk load, their samples summed by self time per
-// function and per file or package, in microseconds per request. Only samples taken while wrk
-// measured count (the profile's clock is the monotonic one process.hrtime reads).
-// node dist/bench/profile.js [--seconds S] [--top N] [--keep DIR]
+// Where a request's CPU goes: regguard (the bench's configuration: the example's, decision log at
+// info to a file, history on) and the scenario's bare fastify reference (the denial: fastify
+// answering the same 403; pass-through GET: fastify with @fastify/http-proxy), each under node
+// --cpu-prof during the same wrk load, their samples summed by self time per function and per
+// file or package, in microseconds per request. Only samples taken while wrk measured count
+// (the profile's clock is the monotonic one process.hrtime reads). Samples are wall time: on a
+// busy machine a function that waits for the CPU (a socket write) looks dearer than it is.
+// node dist/bench/profile.js [--scenario denied|get] [--seconds S] [--top N] [--keep DIR]
 
 interface Node { id: number, callFrame: { functionName: string, url: string, lineNumber: number }, children?: number[] }
 interface Profile { nodes: Node[], startTime: number, endTime: number, samples: number[], timeDeltas: number[] }
@@ -34,10 +36,25 @@ function groupOf (url: string, fn: string): string {
   return path
 }
 
-export interface Summary { requests: number, byFunction: Map<string, number>, byGroup: Map<string, number>, totalUs: number }
+export interface Summary {
+  requests: number
+  byFunction: Map<string, number>
+  byGroup: Map<string, number>
+  /** time with the function anywhere on the stack (regguard's files and packages only) */
+  inclusive: Map<string, number>
+  totalUs: number
+}
 
 export function summarise (profile: Profile, fromUs: number, toUs: number, requests: number): Summary {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]))
+  const parent = new Map<number, number>()
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id)
+  const keyOf = (n: Node): { key: string, group: string } => {
+    const { functionName, url, lineNumber } = n.callFrame
+    const group = groupOf(url, functionName || '(anonymous)')
+    return { key: `${functionName || '(anonymous)'} ${url === '' ? '' : `${group}:${lineNumber + 1}`}`.trim(), group }
+  }
+  const inclusive = new Map<string, number>()
   const byFunction = new Map<string, number>()
   const byGroup = new Map<string, number>()
   let t = profile.startTime
@@ -48,27 +65,29 @@ export function summarise (profile: Profile, fromUs: number, toUs: number, reque
     if (t < fromUs || t > toUs) continue
     const node = byId.get(profile.samples[i] as number)
     if (node === undefined) continue
-    const { functionName, url, lineNumber } = node.callFrame
-    if (functionName === '(idle)') continue
+    if (node.callFrame.functionName === '(idle)') continue
     // a sample stands for the time until the next one
     const us = profile.timeDeltas[i + 1] ?? dt
-    const group = groupOf(url, functionName || '(anonymous)')
-    const fn = `${functionName || '(anonymous)'} ${url === '' ? '' : `${group}:${lineNumber + 1}`}`.trim()
+    const { key: fn, group } = keyOf(node)
     byFunction.set(fn, (byFunction.get(fn) ?? 0) + us)
+    const seen = new Set<string>()
+    for (let at: Node | undefined = node; at !== undefined; at = byId.get(parent.get(at.id) ?? -1)) {
+      const k = keyOf(at)
+      if (k.group.startsWith('src/') || (!k.group.startsWith('node:') && !k.group.startsWith('(') && k.group !== '')) seen.add(k.key)
+    }
+    for (const k of seen) inclusive.set(k, (inclusive.get(k) ?? 0) + us)
     byGroup.set(group, (byGroup.get(group) ?? 0) + us)
     totalUs += us
   }
-  return { requests, byFunction, byGroup, totalUs }
+  return { requests, byFunction, byGroup, inclusive, totalUs }
 }
 
-const SPEC = tokenSpec(DENIED_DOMAIN, 32)
-
-async function profiled (name: string, start: (profDir: string) => Promise<{ url: string, child: Child }>, seconds: number, dir: string): Promise<{ summary: Summary, result: LoadResult }> {
+async function profiled (name: string, spec: LoadSpec, start: (profDir: string) => Promise<{ url: string, child: Child }>, seconds: number, dir: string): Promise<{ summary: Summary, result: LoadResult }> {
   const profDir = join(dir, `prof-${name}`)
   const { url, child } = await start(profDir)
-  await load(url, SPEC, 2, 0)
+  await load(url, spec, 2, 0)
   const from = Number(process.hrtime.bigint() / 1000n)
-  const result = await load(url, SPEC, seconds, 0, () => cpuMs(child.proc.pid))
+  const result = await load(url, spec, seconds, 0, () => cpuMs(child.proc.pid))
   const to = Number(process.hrtime.bigint() / 1000n)
   await child.stop()
   const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'))
@@ -84,19 +103,24 @@ function top (m: Map<string, number>, n: number): Array<[string, number]> {
   return [...m.entries()].sort((a, b) => b[1] - a[1]).slice(0, n)
 }
 
-export async function profileDenial (seconds: number, topN: number, keep?: string): Promise<string> {
+export async function profileScenario (key: string, seconds: number, topN: number, keep?: string): Promise<string> {
+  const scenario = SCENARIOS.find((x) => x.key === key)
+  if (scenario === undefined) throw new Error(`no scenario ${key}`)
+  const spec = scenario.spec(32, 10)
+  const refName = scenario.reference
+  const refMode = refName === 'fastify-403' ? 'deny' : 'proxy'
   const dir = keep ?? mkdtempSync(join(tmpdir(), 'regguard-profile-'))
   const args = (profDir: string): string[] => ['--cpu-prof', '--cpu-prof-dir', profDir, '--cpu-prof-interval', '200']
   try {
     const upstream = startChild(process.execPath, [fileURLToPath(new URL('./upstream.js', import.meta.url))])
     const { port } = await firstJsonLine<{ port: number }>(upstream)
     const upstreamUrl = `http://127.0.0.1:${port}`
-    const fastify = await profiled('fastify-403', async (profDir) => {
-      const child = startChild(process.execPath, [...args(profDir), fileURLToPath(new URL('./fastify-references.js', import.meta.url)), 'deny', upstreamUrl])
+    const fastify = await profiled(refName, spec, async (profDir) => {
+      const child = startChild(process.execPath, [...args(profDir), fileURLToPath(new URL('./fastify-references.js', import.meta.url)), refMode, upstreamUrl])
       const { port: p } = await firstJsonLine<{ port: number }>(child)
       return { url: `http://127.0.0.1:${p}`, child }
     }, seconds, dir)
-    const regguard = await profiled('regguard', async (profDir) => {
+    const regguard = await profiled('regguard', spec, async (profDir) => {
       const rg = await startRegguard(dir, upstreamUrl, { nodeArgs: args(profDir) })
       return { url: rg.url, child: rg.child }
     }, seconds, dir)
@@ -110,19 +134,23 @@ export async function profileDenial (seconds: number, topN: number, keep?: strin
     const line = (name: string, x: { summary: Summary, result: LoadResult }): string =>
       `${name}: ${fmt(x.result.rps)} req/s, ${fmt(x.result.cpuUsPerReq)} us CPU a request (/proc), ${per(x.summary, x.summary.totalUs)} us sampled (not idle), ${fmt(x.summary.requests)} requests`
     return [
-      `denied requestToken under node --cpu-prof (200 us sampling), wrk -t1 -c32 for ${seconds} s after 2 s of warm-up, a unique address per request`,
+      `${scenario.title} under node --cpu-prof (200 us sampling), wrk -t1 -c32 for ${seconds} s after 2 s of warm-up${key === 'denied' || key === 'allowed' ? ', a unique address per request' : ''}`,
       line('regguard', regguard),
-      line('fastify-403', fastify),
+      line(refName, fastify),
       '',
-      'self time by file or package, us a request (sorted by regguard minus fastify-403)',
+      `self time by file or package, us a request (sorted by regguard minus ${refName})`,
       '',
-      table(['file or package', 'regguard', 'fastify-403', 'difference'], groupRows),
+      table(['file or package', 'regguard', refName, 'difference'], groupRows),
       '',
       `regguard: the ${topN} functions with the most self time, us a request`,
       '',
       table(['function', 'us/req', 'share'], top(regguard.summary.byFunction, topN).map(([f, us]) => [f, per(regguard.summary, us), `${fmt(100 * us / regguard.summary.totalUs, 1)} %`])),
       '',
-      `fastify-403: the ${Math.min(topN, 15)} functions with the most self time, us a request`,
+      `regguard: the ${topN} functions of its own files and packages with the most time on the stack (inclusive), us a request`,
+      '',
+      table(['function', 'us/req', 'share'], top(regguard.summary.inclusive, topN).map(([f, us]) => [f, per(regguard.summary, us), `${fmt(100 * us / regguard.summary.totalUs, 1)} %`])),
+      '',
+      `${refName}: the ${Math.min(topN, 15)} functions with the most self time, us a request`,
       '',
       table(['function', 'us/req', 'share'], top(fastify.summary.byFunction, Math.min(topN, 15)).map(([f, us]) => [f, per(fastify.summary, us), `${fmt(100 * us / fastify.summary.totalUs, 1)} %`]))
     ].join('\n')
@@ -133,8 +161,8 @@ export async function profileDenial (seconds: number, topN: number, keep?: strin
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const { values } = parseArgs({ options: { seconds: { type: 'string' }, top: { type: 'string' }, keep: { type: 'string' } } })
-  profileDenial(Number(values.seconds ?? 10), Number(values.top ?? 30), values.keep).then((text) => {
+  const { values } = parseArgs({ options: { scenario: { type: 'string' }, seconds: { type: 'string' }, top: { type: 'string' }, keep: { type: 'string' } } })
+  profileScenario(values.scenario ?? 'denied', Number(values.seconds ?? 10), Number(values.top ?? 30), values.keep).then((text) => {
     process.stdout.write(text + '\n')
   }, async (err: unknown) => {
     await stopAll()

@@ -135,7 +135,7 @@ async function httpBench (values: Record<string, string | boolean | undefined>):
       process.stdout.write('\n' + await floodSection({ dir, upstreamUrl, spec: (SCENARIOS.find((x) => x.key === 'denied') as Scenario).spec(connections, postConnections), after: Number(values['flood-after'] ?? 30) }) + '\n')
     }
     if (targets.includes('workers')) {
-      process.stdout.write('\n' + await workersSection({ dir, upstreamUrl, scenarios, duration, warmup, connections, postConnections, nodeArgs: profArgs }) + '\n')
+      process.stdout.write('\n' + await workersSection({ dir, upstreamUrl, scenarios, duration: Math.min(duration, 6), warmup, connections, postConnections, nodeArgs: profArgs }) + '\n')
     }
     process.stdout.write(`load average at end: ${loadAverage()}\n`)
   } finally {
