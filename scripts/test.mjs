@@ -13,6 +13,11 @@ import { packAndInstall } from './install-packed.mjs'
 const built = spawnSync('npx', ['tap', 'build'], { stdio: ['ignore', 'ignore', 'inherit'] })
 if (built.status !== 0) process.exit(built.status ?? 1)
 
+// the tests that run the command from this checkout (dist/src/cli.js) need dist/ as the sources
+// are now: the package has no prepare script (npm would warn operators about it at install)
+const compiled = spawnSync('npm', ['run', 'build', '--silent'], { stdio: ['ignore', 'inherit', 'inherit'] })
+if (compiled.status !== 0) process.exit(compiled.status ?? 1)
+
 let passed = 0
 let failed = 0
 const failures = []
