@@ -87,6 +87,8 @@ export interface Side { domains: number, domain_sources: string[], patterns: str
 export interface Policy {
   allowed: boolean
   invite: boolean
+  /** ma1sd's order: a pending invite before the blacklists */
+  invite_overrides_blacklist?: boolean
   only_check_at_registration: boolean
   require_3pid: boolean
   email: { whitelist: Side, blacklist: Side }

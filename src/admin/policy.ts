@@ -25,6 +25,7 @@ export function adminPolicyRoutes (admin: FastifyInstance, ctx: AppContext): voi
       return {
         allowed: policy.allowed,
         invite: policy.invite,
+        invite_overrides_blacklist: policy.inviteOverridesBlacklist === true,
         only_check_at_registration: settings.register.policy.only_check_at_registration,
         require_3pid: settings.register.policy.require_3pid,
         email: { whitelist: side(policy.email.whitelist), blacklist: side(policy.email.blacklist) },

@@ -32,7 +32,9 @@ if (!existsSync(CHROMIUM) && process.env.CI !== '1') {
     const rg = await startRegguard(t, hs.url, {
       admin: { token: ADMIN_TOKEN },
       homeserver: { server_name: 'example.org' },
-      register: { policy: { allowed: false, threepid: { email: { domain: { whitelist: ['*example.org'], blacklist: ['spam.example.org'] } }, msisdn: { pattern: { whitelist: ['44.*'] } } } } }
+      // a live list whose source is down (nothing listens on port 1): it must show as failing
+      lists: { cache_dir: tempDir(t, 'regguard-lists-'), timeout_ms: 2000 },
+      register: { policy: { allowed: false, threepid: { email: { domain: { whitelist: ['*example.org'], blacklist: ['spam.example.org'], blacklist_urls: ['http://127.0.0.1:1/disposable.txt'] } }, msisdn: { pattern: { whitelist: ['44.*'] } } } } }
     })
     const consoleUrl = `${rg.adminUrl}/_regguard/admin/`
     const requestToken = async (email: string): Promise<number> =>
@@ -47,7 +49,8 @@ if (!existsSync(CHROMIUM) && process.env.CI !== '1') {
     t.teardown(() => browser.close())
     const page = browser.pages()[0] ?? await browser.newPage()
     page.setDefaultTimeout(10_000)
-    page.on('dialog', (d) => { void d.accept() })
+    const dialogs: string[] = []
+    page.on('dialog', (d) => { dialogs.push(`${d.type()}: ${d.message()}`); void d.accept() })
     // the page must need nothing but the admin listener, and break none of its CSP
     const foreign: string[] = []
     const problems: string[] = []
@@ -104,6 +107,17 @@ if (!existsSync(CHROMIUM) && process.env.CI !== '1') {
         await page.waitForTimeout(250)
       }
       t.equal(await row.count(), 1, 'the denial is listed')
+      t.ok(await page.locator('#decisions thead th', { hasText: /^Count$/ }).count() === 1, 'a count column')
+      await page.locator('select[name="rule"] option', { hasText: /^blacklist$/ }).waitFor({ state: 'attached' })
+      const ruleOptions = await page.locator('select[name="rule"] option').allTextContents()
+      t.ok(ruleOptions.includes('blacklist'), 'the rule picker lists the rules, the ones in range without a note')
+      t.ok(ruleOptions.includes('invite (none in range)'), `${ruleOptions.join(', ')}`)
+      t.match(await page.getByRole('status').first().textContent(), /\d+ rows \(\d+ decisions\) in the last 24 hours/)
+      await page.locator('select[name="range"]').selectOption({ label: 'last 1 hour' })
+      await page.getByRole('status').filter({ hasText: 'last 1 hour' }).waitFor()
+      t.equal(await row.count(), 1, 'made a moment ago: in the last hour too')
+      await page.locator('select[name="range"]').selectOption({ label: 'last 24 hours' })
+      await page.getByRole('status').filter({ hasText: 'last 24 hours' }).waitFor()
       const text = await row.first().textContent() ?? ''
       t.match(text, /register\/requestToken/)
       t.match(text, /deny/)
@@ -137,6 +151,7 @@ if (!existsSync(CHROMIUM) && process.env.CI !== '1') {
       await shot('invites')
       await page.getByRole('button', { name: /^Revoke invite \d+ for guest@elsewhere\.net$/ }).click()
       await page.locator('#invite-message', { hasText: 'Revoked invite' }).waitFor()
+      t.match(dialogs.at(-1), /^confirm: Revoke invite \d+ for guest@elsewhere\.net\? It cannot be undone/, 'revoking asks first')
       t.equal(await requestToken('guest@elsewhere.net'), 403, 'denied once revoked')
       t.equal(hs.received.length, before + 1, 'the denied request never reached the homeserver')
     })
@@ -202,11 +217,48 @@ if (!existsSync(CHROMIUM) && process.env.CI !== '1') {
       const text = await page.locator('#config-lists').textContent() ?? ''
       t.match(text, /email whitelist domains.*register\.policy\.threepid\.email\.domain\.whitelist.*1/s)
       t.match(text, /phone whitelist patterns/)
-      const ready = await (await fetch(`${rg.adminUrl}/ready`)).json() as Record<string, unknown>
-      // live lists (when this regguard has them) come from /ready
-      if (ready.lists !== undefined) await page.locator('#live-lists').waitFor()
-      else t.ok(await page.locator('#no-live-lists').isVisible(), 'no live lists, and the page says so')
+      // the live list as /ready reports it: its source, no copy, and its last error
+      const live = page.locator('#live-lists tbody tr', { hasText: '127.0.0.1:1/disposable.txt' })
+      await live.waitFor()
+      const row = await live.textContent() ?? ''
+      t.match(row, /email blacklist \(live\)/)
+      t.match(row, /no copy/)
+      t.match(row, /never/)
+      t.notMatch(row, /none$/, 'the last error is shown')
+      t.ok(await live.locator('td.bad').count() === 1, 'marked as failing')
       await shot('lists')
+    })
+
+    await t.test('the overview shows a failing live list', async (t) => {
+      await go(page, 'Overview')
+      await page.locator('#live-status', { hasText: 'failing' }).waitFor()
+      t.equal(await page.locator('#live-status').textContent(), '1 of 1 failing')
+      t.match(await page.locator('#failing-lists').textContent(), /127\.0\.0\.1:1\/disposable\.txt/)
+    })
+
+    await t.test('at 390 px wide no page scrolls sideways', async (t) => {
+      await page.setViewportSize({ width: 390, height: 844 })
+      t.teardown(() => page.setViewportSize({ width: 1280, height: 860 }))
+      for (const title of ['Overview', 'Decisions', 'Invites', 'Policy tester', 'Lists']) {
+        await go(page, title)
+        await page.waitForTimeout(300)
+        const width = await page.evaluate(() => document.documentElement.scrollWidth)
+        // the widest elements that stick out, to say what overflows
+        const wide = await page.evaluate(() => [...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > 391 && e.closest('.scroll') === null).slice(0, 3).map((e) => `${e.tagName.toLowerCase()}${e.id !== '' ? '#' + e.id : ''}.${e.className}`))
+        t.ok(width <= 390, `${title}: ${width} px of content ${wide.join(' ')}`)
+      }
+    })
+
+    await t.test('dark mode follows prefers-color-scheme', async (t) => {
+      const background = async (): Promise<string> => await page.evaluate(() => getComputedStyle(document.documentElement).backgroundColor)
+      await page.emulateMedia({ colorScheme: 'light' })
+      const light = await background()
+      await page.emulateMedia({ colorScheme: 'dark' })
+      const dark = await background()
+      t.not(dark, light)
+      const [r, g, b] = (dark.match(/\d+/g) ?? []).map(Number)
+      t.ok((r ?? 255) + (g ?? 255) + (b ?? 255) < 150, `a dark background: ${dark}`)
+      await page.emulateMedia({ colorScheme: 'light' })
     })
 
     await t.test('signing out forgets the token', async (t) => {

@@ -1,12 +1,15 @@
 import { useEffect, useState } from 'preact/hooks'
-import { get, type Decision } from '../api'
+import { get, type Decision, type Summary } from '../api'
 import { errorText, when } from '../format'
+import { AutoRefresh, RANGES, RangePicker } from '../refresh'
 
-// The decision history, newest first, with the API's filters.
+// The decision history, newest first, with the API's filters. The range is applied here: pages
+// come newest first, so rows older than the range are not shown and no older page is offered.
 
 interface Filters { result: string, rule: string, medium: string, domain: string }
 const EMPTY: Filters = { result: '', rule: '', medium: '', domain: '' }
-const RULES = ['invite', 'blacklist', 'whitelist', 'default', 'session', 'require_3pid']
+// the rules regguard writes; the picker adds any other the summary of the range names
+const RULES = ['blacklist', 'invite', 'whitelist', 'default', 'mx_require', 'mx_error', 'session', 'require_3pid', 'username', 'requester']
 
 export function Decisions (): preact.JSX.Element {
   const [draft, setDraft] = useState<Filters>(EMPTY)
@@ -15,16 +18,30 @@ export function Decisions (): preact.JSX.Element {
   const [next, setNext] = useState<string | undefined>(undefined)
   const [error, setError] = useState<string | null>(null)
   const [loadedAt, setLoadedAt] = useState<number | null>(null)
+  const [hours, setHours] = useState(24)
+  const [seen, setSeen] = useState<string[]>([])
+  const since = (): number => Date.now() - hours * 3_600_000
   const load = async (f: Filters, from?: string): Promise<void> => {
     setError(null)
     try {
       const page = await get<{ decisions: Decision[], next_from?: string }>('decisions', { ...f, limit: '50', from })
-      setRows((old) => from === undefined ? page.decisions : [...(old ?? []), ...page.decisions])
-      setNext(page.next_from)
+      const start = since()
+      const inRange = page.decisions.filter((d) => d.at >= start)
+      setRows((old) => from === undefined ? inRange : [...(old ?? []), ...inRange])
+      // an older page would be past the range once this one already reaches out of it
+      setNext(inRange.length < page.decisions.length ? undefined : page.next_from)
       setLoadedAt(Date.now())
     } catch (e) { setError(errorText(e)) }
   }
-  useEffect(() => { void load(filters) }, [filters])
+  useEffect(() => { void load(filters) }, [filters, hours])
+  // the rules of the range, asked again with every load: the picker marks the others
+  const loadRules = (): void => {
+    get<Summary>('decisions/summary', { hours: String(hours) }).then((sum) => { setSeen([...new Set(sum.buckets.map((b) => b.rule))]) }, () => { setSeen([]) })
+  }
+  useEffect(loadRules, [hours, loadedAt])
+  const rules = [...new Set([...RULES, ...seen])]
+  const shownCount = rows?.reduce((n, d) => n + d.count, 0) ?? 0
+  const range = RANGES.find((r) => r.hours === hours)?.label ?? `${hours} hours`
   const field = (k: keyof Filters) => (e: Event): void => setDraft({ ...draft, [k]: (e.target as HTMLInputElement).value })
   return (
     <>
@@ -35,8 +52,10 @@ export function Decisions (): preact.JSX.Element {
           </select>
         </label>
         <label>Rule
-          <input name="rule" list="rules" value={draft.rule} onInput={field('rule')} size={12} />
-          <datalist id="rules">{RULES.map((r) => <option key={r} value={r} />)}</datalist>
+          <select name="rule" value={draft.rule} onChange={field('rule')}>
+            <option value="">any</option>
+            {rules.map((r) => <option key={r} value={r}>{r}{seen.includes(r) ? '' : ' (none in range)'}</option>)}
+          </select>
         </label>
         <label>Medium
           <select name="medium" value={draft.medium} onChange={field('medium')}>
@@ -46,24 +65,28 @@ export function Decisions (): preact.JSX.Element {
         <label>Email domain
           <input name="domain" value={draft.domain} onInput={field('domain')} placeholder="example.org" size={18} />
         </label>
+        <RangePicker hours={hours} onChange={setHours} />
         <button type="submit">Filter</button>
         <button type="button" class="secondary" onClick={() => { void load(filters) }}>Refresh</button>
+        <AutoRefresh onTick={() => { void load(filters) }} />
       </form>
       {error !== null && <p class="error" role="alert">{error}</p>}
-      <p class="muted" role="status">{rows === null ? 'Loading…' : `${rows.length} shown${next !== undefined ? ' (more below)' : ''}${loadedAt !== null ? `, loaded ${when(loadedAt)}` : ''}`}</p>
+      <p class="muted" role="status">{rows === null ? 'Loading…' : `${rows.length} rows (${shownCount.toLocaleString()} decisions) in the last ${range}${next !== undefined ? ', more below' : ''}${loadedAt !== null ? `, loaded ${when(loadedAt)}` : ''}`}</p>
       {rows !== null && rows.length > 0 && (
+        <div class="scroll">
         <table id="decisions">
-          <caption>Policy decisions, newest first</caption>
-          <thead><tr><th scope="col">Time</th><th scope="col">Endpoint</th><th scope="col">Medium</th><th scope="col">Address</th><th scope="col">Result</th><th scope="col">Rule</th><th scope="col">Detail</th><th scope="col">Client IP</th></tr></thead>
+          <caption>Policy decisions, newest first (identical ones folded into one row, with their count)</caption>
+          <thead><tr><th scope="col">Time</th><th scope="col">Endpoint</th><th scope="col">Medium</th><th scope="col">Address</th><th scope="col">Result</th><th scope="col">Count</th><th scope="col">Rule</th><th scope="col">Detail</th><th scope="col">Client IP</th></tr></thead>
           <tbody>
             {rows.map((d) => (
               <tr key={d.id}>
                 <td>{when(d.at)}</td><td>{d.endpoint}</td><td>{d.medium}</td><td class="addr">{d.address ?? '—'}</td>
-                <td><span class={`pill ${d.result}`}>{d.result}</span>{d.count > 1 && <span class="repeats" title={`${d.count} identical decisions`}> ×{d.count.toLocaleString()}</span>}</td><td>{d.rule}</td><td>{d.detail}</td><td>{d.client_ip}</td>
+                <td><span class={`pill ${d.result}`}>{d.result}</span></td><td class="repeats">{d.count.toLocaleString()}</td><td>{d.rule}</td><td>{d.detail}</td><td>{d.client_ip}</td>
               </tr>
             ))}
           </tbody>
         </table>
+        </div>
       )}
       {next !== undefined && <p><button type="button" class="secondary" onClick={() => { void load(filters, next) }}>Load older</button></p>}
     </>

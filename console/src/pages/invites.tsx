@@ -33,6 +33,8 @@ export function Invites (): preact.JSX.Element {
   useEffect(() => { void load(search) }, [search])
 
   const revoke = async (i: Invite): Promise<void> => {
+    // a revoked invite cannot be restored, only added again: ask first
+    if (!confirm(`Revoke invite ${i.id} for ${i.address}? It cannot be undone (only added again).`)) return
     try {
       await call('DELETE', `invites/${encodeURIComponent(i.id)}`)
       say(true, `Revoked invite ${i.id} (${i.address}).`)
@@ -113,6 +115,7 @@ export function Invites (): preact.JSX.Element {
         {search.inviter !== '' && inviters === true && <button type="button" class="danger" onClick={() => { void revokeInviter() }}>Revoke all of {search.inviter}'s</button>}
       </form>
       {rows !== null && (
+        <div class="scroll">
         <table id="invites">
           <caption>{rows.length} invites{next !== undefined ? ' (more below)' : ''}, oldest first</caption>
           <thead><tr><th scope="col">Id</th><th scope="col">Medium</th><th scope="col">Address</th><th scope="col">State</th><th scope="col">Expires</th><th scope="col">Source</th>{inviters === true && <th scope="col">Inviter</th>}<th scope="col">Room</th><th scope="col"><span class="sr-only">Action</span></th></tr></thead>
@@ -129,6 +132,7 @@ export function Invites (): preact.JSX.Element {
             })}
           </tbody>
         </table>
+        </div>
       )}
       {next !== undefined && <p><button type="button" class="secondary" onClick={() => { void load(search, next) }}>Load more</button></p>}
     </>
