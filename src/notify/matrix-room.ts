@@ -8,13 +8,13 @@ export interface RoomTarget {
   accessToken: string
 }
 
-export async function sendRoomMessage (to: RoomTarget, txnId: string, text: string, timeoutMs: number): Promise<void> {
+export async function sendRoomMessage (to: RoomTarget, txnId: string, text: string, timeoutMs: number, stop?: AbortSignal): Promise<void> {
   const url = new URL(`/_matrix/client/v3/rooms/${encodeURIComponent(to.roomId)}/send/m.room.message/${encodeURIComponent(txnId)}`, to.homeserverUrl)
   const res = await fetch(url, {
     method: 'PUT',
     headers: { Authorization: `Bearer ${to.accessToken}`, 'Content-Type': 'application/json', 'User-Agent': 'regguard' },
     body: JSON.stringify({ msgtype: 'm.text', body: text }),
-    signal: AbortSignal.timeout(timeoutMs),
+    signal: stop === undefined ? AbortSignal.timeout(timeoutMs) : AbortSignal.any([AbortSignal.timeout(timeoutMs), stop]),
     redirect: 'error'
   })
   // never read: the status says enough, and an answer of any size costs nothing

@@ -45,6 +45,8 @@ export function noticeText (n: Notice): string {
 export class Notifier {
   private readonly queues: Record<Channel, SendQueue>
   private denialWindow = { start: 0, count: 0 }
+  /** Aborts the sends under way when the app closes: none outlives it */
+  private readonly stopped = new AbortController()
   /** Denial notices not sent, past notify.denials_per_hour (also counted as result "rate_limited") */
   deniedUnsent = 0
 
@@ -96,6 +98,7 @@ export class Notifier {
   }
 
   close (): void {
+    this.stopped.abort()
     for (const channel of ['matrix', 'webhook'] as const) {
       const left = this.queues[channel].close()
       if (left > 0) this.deps.log.warn({ channel, dropped: left }, 'notices not sent before stopping')
@@ -119,7 +122,7 @@ export class Notifier {
       this.queues.matrix.push(async () => {
         const now = this.deps.settings()
         if (now.matrix.room_id === '') return
-        await sendRoomMessage({ homeserverUrl: this.deps.homeserverUrl(), roomId: now.matrix.room_id, accessToken: now.matrix.access_token }, txnId, text, now.timeout_ms)
+        await sendRoomMessage({ homeserverUrl: this.deps.homeserverUrl(), roomId: now.matrix.room_id, accessToken: now.matrix.access_token }, txnId, text, now.timeout_ms, this.stopped.signal)
       })
     }
     if (s.webhook !== '') {
@@ -128,7 +131,7 @@ export class Notifier {
       this.queues.webhook.push(async () => {
         const now = this.deps.settings()
         if (now.webhook === '') return
-        await postWebhook(now.webhook, now.webhook_secret, body, now.timeout_ms)
+        await postWebhook(now.webhook, now.webhook_secret, body, now.timeout_ms, this.stopped.signal)
       })
     }
   }
