@@ -20,6 +20,7 @@ import { adminPolicyRoutes } from './admin/policy.js'
 import { consoleRoutes } from './admin/console.js'
 import { accessRequestRoutes } from './approval/admin-routes.js'
 import { startApprovals } from './approval/wiring.js'
+import { APPROVAL_CAP_WINDOW_MS } from './approval/ask.js'
 import { Metrics } from './metrics.js'
 import { gateDispatch } from './gate/gate.js'
 import { gateListener, type GateListener } from './gate/listener.js'
@@ -186,7 +187,8 @@ export async function buildApp (config: LoadedConfig, opts: BuildOptions = {}): 
   // sweep: the deletes are idempotent)
   const sweeper = setInterval(() => {
     const rl = runtime.config.settings.register.rate_limit
-    store.sweep(Date.now(), 2 * Math.max(rl.per_ip.window, rl.per_address.window)).then((n) => {
+    // the access requests' caps count per hour in the same table (src/approval/ask.ts)
+    store.sweep(Date.now(), 2 * Math.max(rl.per_ip.window, rl.per_address.window, APPROVAL_CAP_WINDOW_MS)).then((n) => {
       if (n.sessions + n.rateLimits > 0) logger.debug(n, 'store swept')
     }, (err: Error) => { logger.error({ err }, 'store sweep failed') })
     store.decisions.sweep(Date.now() - runtime.config.settings.audit.retention).then((n) => {

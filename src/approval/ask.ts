@@ -12,7 +12,8 @@ import { StoreUnavailableError } from '../store/guarded.js'
 // and in all per hour are capped; a rejected address is not queued again for a while. Anything
 // that stops the recording (a cap, the store or the counter away) leaves the ordinary denial.
 
-const HOUR_MS = 3_600_000
+/** The caps' window; the store's sweep keeps rate-limit rows at least twice as long (src/app.ts) */
+export const APPROVAL_CAP_WINDOW_MS = 3_600_000
 /** Longer User-Agents are cut: the row stays small whatever a client sends */
 export const MAX_USER_AGENT = 256
 const MAX_IP = 64
@@ -47,11 +48,11 @@ export async function askToJoin (deps: AskDeps, who: Asker, medium: Medium, addr
     if (await deps.store.accessRequests.rejectedSince(medium, address, now - approval.reject_ttl)) return { recorded: false, why: 'rejected' }
     // counted only for requests that would be new: an address asking again costs nothing
     if (approval.per_ip_per_hour > 0) {
-      const n = await deps.counter.hit(`approval-ip:${clientKey(who.ip, settings.register.rate_limit.ipv6_prefix)}`, HOUR_MS, now)
+      const n = await deps.counter.hit(`approval-ip:${clientKey(who.ip, settings.register.rate_limit.ipv6_prefix)}`, APPROVAL_CAP_WINDOW_MS, now)
       if (n > approval.per_ip_per_hour) return { recorded: false, why: 'ip_cap' }
     }
     if (approval.per_hour > 0) {
-      const n = await deps.counter.hit('approval-all', HOUR_MS, now)
+      const n = await deps.counter.hit('approval-all', APPROVAL_CAP_WINDOW_MS, now)
       if (n > approval.per_hour) return { recorded: false, why: 'total_cap' }
     }
     const opened = await deps.store.accessRequests.open({ medium, address, ...seen, expires_at: now + approval.ttl })
