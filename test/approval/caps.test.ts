@@ -61,3 +61,10 @@ t.test('IPv6 clients of one network share the per-IP cap', async (t) => {
   await ask(rg.port, 'v6-other@example.net', '2001:db8:1::1')
   t.equal((await pendingCount(rg.adminUrl)).length, 3, 'another /64 has a cap of its own')
 })
+
+t.test('counted in the shared store (register.rate_limit.shared) just the same', async (t) => {
+  const hs = await startHomeserver(t)
+  const rg = await startRegguard(t, hs.url, { admin: { token: TOKEN }, register: { rate_limit: { shared: true }, approval: { enabled: true, per_ip_per_hour: 2, per_hour: 0 } } })
+  for (let i = 1; i <= 5; i++) await ask(rg.port, `shared-${i}@example.net`, '192.0.2.9')
+  t.equal((await pendingCount(rg.adminUrl)).length, 2)
+})
