@@ -24,6 +24,8 @@ export interface Gate {
   tail: (n?: number) => string
   /** Runs another command of the installed regguard with this gate's --config */
   cli: (args: string[]) => Promise<Ran>
+  /** The installed command's `invites list`: address -> its tab-separated columns */
+  invites: () => Promise<Map<string, string[]>>
   stop: () => Promise<void>
 }
 
@@ -82,6 +84,7 @@ export async function startGate (t: { teardown: (fn: () => unknown) => void }, p
   })
   child.stderr?.on('data', (d: Buffer) => { keep({ stderr: d.toString().slice(0, LOG_LINE_CHARS) }) })
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+  const cli = (args: string[]): Promise<Ran> => run(bin, [...args, '--config', configFile], { cwd: dir })
   const tail = (n = 40): string => logs.slice(-n).map((l) => JSON.stringify(l)).join('\n')
 
   const stop = async (): Promise<void> => {
@@ -108,7 +111,17 @@ export async function startGate (t: { teardown: (fn: () => unknown) => void }, p
     configFile,
     logs,
     tail,
-    cli: (args) => run(bin, [...args, '--config', configFile], { cwd: dir }),
+    cli,
+    async invites () {
+      const r = await cli(['invites', 'list'])
+      if (r.code !== 0) throw new Error(`regguard invites list exited ${String(r.code)}: ${r.stderr}`)
+      const out = new Map<string, string[]>()
+      for (const line of r.stdout.split('\n')) {
+        const cols = line.split('\t')
+        if (cols.length >= 8) out.set(cols[2] as string, cols)
+      }
+      return out
+    },
     stop
   }
 }
