@@ -7,11 +7,11 @@ import type { Settings } from './settings.js'
 // Turns the register.policy settings (and the list files they name) into a compiled Policy.
 // Every problem names the key, and for files the file and line.
 
-function addDomains (side: ListSide, entries: Iterable<string>, where: (i: number) => string): void {
+function addDomains (side: ListSide, entries: Iterable<string>, where: (i: number) => string, source: number): void {
   let i = 0
   for (const entry of entries) {
     i++
-    if (!side.domains.add(entry)) throw new PolicyConfigError(where(i), `${JSON.stringify(entry)} is not a domain`)
+    if (!side.domains.add(entry, source)) throw new PolicyConfigError(where(i), `${JSON.stringify(entry)} is not a domain`)
   }
 }
 
@@ -43,10 +43,12 @@ function addDomainFiles (side: ListSide, files: string[], key: string, baseDir: 
     } catch (err) {
       throw new PolicyConfigError(`${key}[${idx}]`, `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
     }
-    for (const [line, entry] of fileEntries(bytes)) {
-      if (!side.domains.add(entry)) throw new PolicyConfigError(`${key}[${idx}]`, `${path}:${line}: ${JSON.stringify(entry)} is not a domain`)
-    }
+    // numbered before its entries are added: a decision names the file its entry came from
     side.domainSources.push(path)
+    const source = side.domainSources.length
+    for (const [line, entry] of fileEntries(bytes)) {
+      if (!side.domains.add(entry, source)) throw new PolicyConfigError(`${key}[${idx}]`, `${path}:${line}: ${JSON.stringify(entry)} is not a domain`)
+    }
   })
 }
 
@@ -63,8 +65,8 @@ export function buildPolicy (settings: Settings, baseDir: string): Policy {
   for (const color of ['whitelist', 'blacklist'] as const) {
     const side = policy.email[color]
     const key = `${base}.email.domain.${color}`
-    addDomains(side, p.threepid.email.domain[color], (i) => `${key}[${i - 1}]`)
     if (p.threepid.email.domain[color].length > 0) side.domainSources.push(key)
+    addDomains(side, p.threepid.email.domain[color], (i) => `${key}[${i - 1}]`, side.domainSources.length)
     addDomainFiles(side, p.threepid.email.domain[`${color}_files`], `${key}_files`, baseDir)
     side.patterns = p.threepid.email.pattern[color].map((src, i) => compilePattern(src, `${base}.email.pattern.${color}[${i}]`))
     // filled by src/lists/live.ts from its cache and fetches: loading config never waits on the network

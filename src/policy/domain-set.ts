@@ -8,8 +8,14 @@ import { canonicalDomain } from '../synapse/canonical.js'
  *   example.org   -> exactly that domain
  */
 export interface DomainMatch {
-  /** The entry as it would be written to match this way: "example.org" or ".example.org". */
+  /**
+   * The entry as the operator wrote it, canonicalised: "*example.org" when the domain is listed
+   * with its subdomains (so grep finds it in the configuration), ".example.org" for subdomains
+   * only, "example.org" for the domain only.
+   */
   entry: string
+  /** Which source added the domain first (the number given to add()); absent when none was given */
+  source?: number
 }
 
 // Disposable-domain lists run to a million lines. As JS strings in Sets they cost ~75 bytes of
@@ -65,6 +71,8 @@ export class DomainSet {
   /** starts[k]..starts[k + 1] are domain k's bytes */
   private starts: Uint32Array = EMPTY_U32
   private flags: Uint8Array = EMPTY_U8
+  /** domain k's source (see add), 0: none given */
+  private sources: Uint8Array = EMPTY_U8
   /** slot s: [2s] the finished hash, [2s + 1] the domain's index + 1 (0: empty); size a power of two */
   private table: Int32Array = EMPTY_I32
 
@@ -74,8 +82,11 @@ export class DomainSet {
   get entries (): number { return this.added }
   private added = 0
 
-  /** Adds one entry; returns false when it is not a usable domain. */
-  add (entry: string): boolean {
+  /**
+   * Adds one entry; returns false when it is not a usable domain. `source` (1 to 255) says where
+   * it came from, for the decision to name (a config key, a list file); kept per domain, one byte.
+   */
+  add (entry: string, source = 0): boolean {
     const parsed = parseDomainEntry(entry)
     if (parsed === null) return false
     const { domain: d, withExact, withParent } = parsed
@@ -92,7 +103,10 @@ export class DomainSet {
     }
     h = finish(h)
     let k = this.find(d, 0, d.length, h)
-    if (k < 0) k = this.append(d.length, h)
+    if (k < 0) {
+      k = this.append(d.length, h)
+      this.sources[k] = source > 0 && source <= 255 ? source : 0
+    }
     const f = this.flags[k] as number
     if (withExact && (f & EXACT) === 0) { this.flags[k] = f | EXACT; this.exactCount++ }
     if (withParent && ((this.flags[k] as number) & PARENT) === 0) { this.flags[k] = (this.flags[k] as number) | PARENT; this.parentCount++ }
@@ -118,15 +132,20 @@ export class DomainSet {
     }
     if (this.exactCount > 0) {
       const k = this.find(domain, 0, n, finish(h))
-      if (k >= 0 && ((this.flags[k] as number) & EXACT) !== 0) return { entry: domain }
+      if (k >= 0 && ((this.flags[k] as number) & EXACT) !== 0) return this.found(k, ((this.flags[k] as number) & PARENT) !== 0 ? '*' + domain : domain)
     }
     // the longest listed parent, as a walk from the left would find first
     for (let j = labels - 1; j >= 0; j--) {
       const start = scratchPos[j] as number
       const k = this.find(domain, start, n, scratchHash[j] as number)
-      if (k >= 0 && ((this.flags[k] as number) & PARENT) !== 0) return { entry: '.' + domain.slice(start) }
+      if (k >= 0 && ((this.flags[k] as number) & PARENT) !== 0) return this.found(k, ((this.flags[k] as number) & EXACT) !== 0 ? '*' + domain.slice(start) : '.' + domain.slice(start))
     }
     return undefined
+  }
+
+  private found (k: number, entry: string): DomainMatch {
+    const source = this.sources[k] as number
+    return source === 0 ? { entry } : { entry, source }
   }
 
   /** The index of domain s[start..end), or -1. */
@@ -160,6 +179,7 @@ export class DomainSet {
     if (k + 2 > this.starts.length) {
       this.starts = grown(this.starts, k + 2)
       this.flags = grown(this.flags, k + 2)
+      this.sources = grown(this.sources, k + 2)
     }
     this.starts[k] = this.used
     this.used += len

@@ -72,7 +72,9 @@ export function compilePattern (source: string, key: string): PatternRule {
 function matchSide (side: ListSide, medium: Medium, address: string): string | undefined {
   if (medium === 'email' && side.domains.size > 0) {
     const m = side.domains.match(domainOf(address))
-    if (m) return `domain ${m.entry}`
+    // a list file is named (a config key is not: the entry is in the configuration itself)
+    const from = m?.source !== undefined ? side.domainSources[m.source - 1] : undefined
+    if (m) return from !== undefined && !from.startsWith('register.') ? `domain ${m.entry} (file ${from})` : `domain ${m.entry}`
   }
   if (medium === 'email') {
     for (const slot of side.live) {

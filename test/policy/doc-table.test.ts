@@ -82,11 +82,13 @@ t.test('the ma1sd doc example: *example.org, .example.net, example.com', async (
   }
 })
 
-t.test('the rule names the entry that matched, in its matching form', async (t) => {
+t.test('the rule names the entry as written (canonicalised), so grep finds it in the configuration', async (t) => {
   const set = new DomainSet()
   set.add('*Example.ORG')
   set.add('.example.net')
-  t.same(set.match('example.org'), { entry: 'example.org' })
-  t.same(set.match('a.b.example.org'), { entry: '.example.org' })
+  set.add('example.com', 2)
+  t.same(set.match('example.org'), { entry: '*example.org' })
+  t.same(set.match('a.b.example.org'), { entry: '*example.org' })
   t.same(set.match('x.example.net'), { entry: '.example.net' })
+  t.same(set.match('example.com'), { entry: 'example.com', source: 2 }, 'and where it came from, when told')
 })

@@ -17,12 +17,13 @@ class ReferenceSet {
     return true
   }
 
+  // the entry as written: "*d" when d is listed both exactly and with its subdomains
   match (domain: string): { entry: string } | undefined {
-    if (this.exact.has(domain)) return { entry: domain }
+    if (this.exact.has(domain)) return { entry: this.parents.has(domain) ? '*' + domain : domain }
     let i = domain.indexOf('.')
     while (i !== -1) {
       const parent = domain.slice(i + 1)
-      if (this.parents.has(parent)) return { entry: '.' + parent }
+      if (this.parents.has(parent)) return { entry: (this.exact.has(parent) ? '*' : '.') + parent }
       i = domain.indexOf('.', i + 1)
     }
     return undefined
@@ -67,7 +68,7 @@ t.test('growth keeps every entry findable', async (t) => {
     }
   }
   t.equal(wrong, 0)
-  t.same(set.match('a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s.t.u.v.w.x.y.z.'.repeat(5) + 'd3.example'), { entry: '.d3.example' }, 'more labels than the first scratch holds')
+  t.same(set.match('a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s.t.u.v.w.x.y.z.'.repeat(5) + 'd3.example'), { entry: '*d3.example' }, 'more labels than the first scratch holds')
 })
 
 t.test('an empty set matches nothing', async (t) => {
