@@ -29,7 +29,7 @@ t.test('every Matrix error is in docs/errors.md and every config key in docs/con
 t.test('the README is a front door: at most 15 KB, and it links to the reference', async (t) => {
   const readme = read('README.md')
   t.ok(Buffer.byteLength(readme) <= 15 * 1024, `README.md is ${Buffer.byteLength(readme)} bytes`)
-  for (const doc of ['docs/configuration.md', 'docs/errors.md', 'docs/security.md', 'docs/admin-api.md', 'docs/cli.md']) {
+  for (const doc of ['docs/configuration.md', 'docs/errors.md', 'docs/security.md', 'docs/admin-api.md', 'docs/cli.md', 'docs/performance.md']) {
     t.match(readme, `(${doc}`, `links ${doc}`)
   }
   t.notMatch(readme, /V8|young generation/, 'no V8 internals')
