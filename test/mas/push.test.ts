@@ -124,3 +124,13 @@ t.test('a token MAS no longer takes is renewed once', async (t) => {
   t.equal(mas.pushes.length, 2)
   t.equal(mas.tokenRequests.length, 2)
 })
+
+t.test('data MAS cannot merge into its static data is refused with its message (the stand-in\'s own check, as merge_data)', async (t) => {
+  const mas = await masStandin({ clientId: 'regguard', clientSecret: 's3cret', staticData: { emails: 'not an object' } })
+  t.teardown(() => mas.close())
+  const dir = t.testdir({})
+  const config = loadConfig({ object: { register: { policy: { allowed: true, invite: false, require_3pid: true, threepid: { email: { domain: { blacklist: ['evil.example'] } } } } }, mas: { url: mas.url, client_id: 'regguard', client_secret: 's3cret', state_file: join(dir, 's.json') } }, env: {} })
+  const e = await failure(masPushCommand(config, { out: () => {}, err: () => {} }))
+  t.match(e.message, /Failed to instanciate policy with the provided data: Cannot merge a object into a string/)
+  t.equal(mas.pushes.length, 0)
+})
