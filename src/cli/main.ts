@@ -20,7 +20,7 @@ class UsageError extends Error {
 }
 
 /** The commands that read a configuration, and so refuse to run without one. */
-const NEEDS_CONFIG = new Set(['serve', 'check-config', 'policy', 'export', 'lists', 'invites', 'requests'])
+const NEEDS_CONFIG = new Set(['serve', 'check-config', 'policy', 'export', 'lists', 'invites', 'requests', 'mas'])
 
 /** The package's version, from the package.json above this file (in a checkout or installed). */
 function version (): string {
@@ -181,6 +181,9 @@ async function dispatch (argv: string[], io: CliIo): Promise<number> {
       }))
     case 'requests':
       return await commandErrors(io, command, async () => await (await import('../approval/cli.js')).requestsCommand(load(config), rest, { out: io.out, err: io.err }))
+    case 'mas':
+      if (rest[0] !== 'push') throw new UsageError('mas needs: push', command)
+      return await commandErrors(io, command, async () => await (await import('../mas/push-command.js')).masPushCommand(load(config), { out: io.out, err: io.err }))
     default:
       throw new UsageError(`unknown command ${command}`)
   }

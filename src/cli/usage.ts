@@ -10,6 +10,7 @@ export interface CommandHelp {
 }
 
 import { REQUESTS_HELP } from '../approval/cli-help.js'
+import { MAS_HELP } from '../mas/cli-help.js'
 
 const CONFIG = '  --config FILE, -c FILE   the configuration (or REGGUARD_CONFIG); required\n'
 
@@ -121,7 +122,8 @@ examples:
   regguard invites list --config regguard.yaml --medium email --address alice@example.org
 `
   },
-  requests: REQUESTS_HELP
+  requests: REQUESTS_HELP,
+  mas: MAS_HELP
 }
 
 /** The usage lines of one command's text */
