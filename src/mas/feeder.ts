@@ -1,3 +1,5 @@
+import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
 import type { Dispatcher } from 'undici'
 import type { LoadedConfig } from '../config/load.js'
 import { cacheDir, readMeta } from '../lists/cache.js'
@@ -52,6 +54,28 @@ export const RETRY_MAX_MS = 5 * 60_000
 /** not_exported on /ready: the first ones */
 const MAX_NOTES_SHOWN = 20
 
+/** A lock file older than this (or 3 × mas.timeout_ms) was left by an instance that died */
+const LOCK_STALE_MS = 60_000
+
+/** The lock file made, or null when another holds it; the function returned removes it. */
+function takeLock (file: string, staleMs: number): (() => void) | null {
+  const path = resolve(file)
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      mkdirSync(dirname(path), { recursive: true })
+      writeFileSync(path, `${process.pid}\n`, { flag: 'wx' })
+      return () => { rmSync(path, { force: true }) }
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+      let age: number
+      try { age = Date.now() - statSync(path).mtimeMs } catch { continue }
+      if (age < staleMs) return null
+      rmSync(path, { force: true })
+    }
+  }
+  return null
+}
+
 const iso = (ms: number | null): string | null => ms === null ? null : new Date(ms).toISOString()
 const short = (hash: string | null): string | null => hash === null ? null : hash.slice(0, 16)
 
@@ -76,6 +100,8 @@ export class MasFeeder {
   private acceptedHash: string | null = null
   private lastError: string | null = null
   private lastErrorAt: number | null = null
+  /** the last check found another instance pushing */
+  private otherPushing = false
 
   constructor (config: LoadedConfig, private readonly o: MasFeederOptions) {
     this.config = config
@@ -177,7 +203,9 @@ export class MasFeeder {
     const now = Date.now()
     const inputs = this.inputsNow()
     const failing = this.lastResult === 'error'
-    if (inputs === this.inputs && !failing) return
+    // settled: nothing changed since the last check, which pushed, found the document pushed, or
+    // saw it refused
+    if (inputs === this.inputs && !failing && !this.otherPushing) return
     if (failing && now < this.retryAt && inputs === this.inputs) return
     this.lastCheckedAt = now
     if (inputs !== this.inputs || this.doc === null) {
@@ -197,6 +225,20 @@ export class MasFeeder {
       return
     }
     if (doc.hash === this.refusedHash) return
+    // another instance sharing mas.state_file (a cluster's workers) may be pushing this very
+    // document: the one holding the lock pushes, the others look at its record next time
+    const lock = takeLock(`${mas.state_file}.lock`, Math.max(LOCK_STALE_MS, 3 * mas.timeout_ms))
+    this.otherPushing = lock === null
+    if (lock === null) return
+    try {
+      await this.push(doc)
+    } finally {
+      lock()
+    }
+  }
+
+  private async push (doc: MasDocument): Promise<void> {
+    const mas = this.config.settings.mas
     if (this.client === null) {
       this.fail('error', this.clientError ?? 'no MAS client')
       this.o.log.error({ mas: mas.url, err: this.lastError }, 'cannot push the policy data to MAS')

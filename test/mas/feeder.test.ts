@@ -169,3 +169,16 @@ t.test('MAS unreachable: an error on /ready, counted, tried again later; pushed 
   await pause(POLL_MS * 6)
   t.same(counted, ['error'], 'backs off: not tried at every look')
 })
+
+t.test('instances sharing mas.state_file (a cluster\'s workers) push one document once', async (t) => {
+  const mas = await masStandin({ clientId: 'regguard', clientSecret: 's3cret' })
+  t.teardown(() => mas.close())
+  const dir = t.testdir({})
+  const config = loadConfig({ object: { register: { policy: { allowed: true, invite: false, require_3pid: true, threepid: { email: { domain: { blacklist: ['evil.example'] } } } } }, lists: { cache_dir: join(dir, 'lists') }, mas: { url: mas.url, client_id: 'regguard', client_secret: 's3cret', state_file: join(dir, 'state.json') } }, env: {} })
+  const log = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} }
+  const feeders = [1, 2, 3, 4].map(() => new MasFeeder(config, { log, pollMs: POLL_MS }))
+  t.teardown(() => Promise.all(feeders.map((f) => f.stop())))
+  await Promise.all(feeders.map((f) => f.start()))
+  await until('every instance knows the document is in MAS', () => feeders.every((f) => f.status().accepted_hash === f.status().document_hash))
+  t.equal(mas.pushes.length, 1, 'pushed once')
+})
