@@ -13,13 +13,15 @@ export function healthRoutes (admin: FastifyInstance, ctx: AppContext): void {
   // live lists are shown, never counted: a list source down keeps its last copy, and is no reason
   // to take the proxy out of rotation
   admin.get('/ready', async (_request, reply) => {
+    // a MAS feeder alone (server.enabled false) forwards nothing: the homeserver is not its concern
+    const gate = ctx.runtime().config.settings.server.enabled
     const [homeserver, store] = await Promise.all([
-      exchange(ctx.pool, { method: 'GET', path: '/_matrix/client/versions', headers: [], body: null }).then((r) => r.ok ? 'ok' : r.failure),
+      gate ? exchange(ctx.pool, { method: 'GET', path: '/_matrix/client/versions', headers: [], body: null }).then((r) => r.ok ? 'ok' : r.failure) : Promise.resolve('not used (server.enabled: false)'),
       // a real round trip: the store may have gone away since start-up (errors carry no secret:
       // pg and the guard never put the URL's password in a message)
       ctx.store.ping().then(() => 'ok', (err: Error) => `error: ${err instanceof StoreUnavailableError ? err.reason : err.message}`)
     ])
-    const ready = homeserver === 'ok' && store === 'ok'
+    const ready = (homeserver === 'ok' || !gate) && store === 'ok'
     const lists = ctx.lists.status()
     // decisions the history lost (queue full, store refused, past audit.max_rows): shown, never counted
     const history = ctx.audit.dropped > 0 ? { history: { dropped: ctx.audit.dropped, dropped_by: { ...ctx.audit.droppedBy } } } : {}

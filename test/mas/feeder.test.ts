@@ -71,6 +71,9 @@ t.test('a MAS feeder (server.enabled false): at start, after a reload, when a li
   t.ok(emailAllowed(mas.merged(), 'x@gmail.com'))
   const r1 = await ready(running)
   t.equal(r1.mas.last_result, 'ok')
+  const res = await fetch(`http://127.0.0.1:${running.adminAddress.port}/ready`)
+  t.equal(res.status, 200, 'ready without a homeserver: a feeder alone does not use it')
+  t.equal(((await res.json()) as { homeserver: string }).homeserver, 'not used (server.enabled: false)')
   t.equal(r1.mas.accepted_hash, r1.mas.document_hash)
 
   // the list changes; the scheduled refresh (here: asked for) writes the new copy; the feeder sees it
