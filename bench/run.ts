@@ -15,8 +15,10 @@ import { workersSection } from './workers.js'
 import { floodSection } from './flood.js'
 import { wrkVersion } from './wrk.js'
 
-// npm run bench [-- options]: the upstream alone, nginx and regguard under the same load, then
-// the policy micro-benchmark. Prints markdown tables; nothing is asserted.
+// npm run bench [-- options]: the upstream alone, nginx, the node:http and bare fastify
+// references and regguard under the same wrk load, the footprint, memory under a denial flood,
+// server.workers, then the policy micro-benchmark. Prints markdown tables; nothing is asserted.
+// Where a request's CPU goes: node dist/bench/profile.js (bench/profile.ts).
 
 const USAGE = `usage: npm run bench -- [options]
   --policy-only          only the policy decision micro-benchmark
