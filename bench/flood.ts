@@ -76,7 +76,7 @@ export async function floodSection (o: FloodOptions): Promise<string> {
     p.afterRss = s.rssMb
     p.afterAnon = s.anonMb
   }
-  const rounds = o.rounds ?? 3
+  const rounds = o.rounds ?? 4
   for (let round = 0; round < rounds; round++) {
     for (const p of round % 2 === 0 ? procs : [...procs].reverse()) {
       const r = await load(p.rg.url, o.spec, o.roundS ?? 3, round === 0 ? 1 : 0, () => cpuMs(p.rg.child.proc.pid))

@@ -32,7 +32,8 @@ function groupOf (url: string, fn: string): string {
     const parts = path.slice(nm + '/node_modules/'.length).split('/')
     return (parts[0] as string).startsWith('@') ? `${parts[0]}/${parts[1]}` : parts[0] as string
   }
-  if (path.startsWith(ROOT)) return relative(ROOT, path).replace(/^dist\//, '').replace(/\.js$/, '.ts')
+  // tsc's output, as the profile's line numbers are
+  if (path.startsWith(ROOT)) return relative(ROOT, path).replace(/^dist\//, '')
   return path
 }
 
