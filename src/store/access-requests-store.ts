@@ -1,4 +1,4 @@
-import { sql, type Kysely, type Selectable } from 'kysely'
+import { sql, type Generated, type Kysely, type Selectable } from 'kysely'
 import type { Medium } from '../synapse/canonical.js'
 import { num } from './rows.js'
 import type { Database } from './schema.js'
@@ -84,7 +84,7 @@ const ID = /^[1-9][0-9]{0,14}$/
 type Row = Selectable<AccessRequestsTable>
 
 export interface AccessRequestsTable {
-  id: import('kysely').Generated<number | string>
+  id: Generated<number | string>
   medium: string
   address: string
   pending_key: string | null
@@ -199,19 +199,5 @@ export function kyselyAccessRequests (db: Kysely<Database>): AccessRequestStore 
       const decided = await db.deleteFrom('regguard_access_requests').where('state', '!=', 'pending').where('decided_at', '<', decidedBefore).executeTakeFirst()
       return Number(expired.numDeletedRows) + Number(decided.numDeletedRows)
     }
-  }
-}
-
-/** The same calls, each handed to a store reached later (SQLite loads kysely on its first call). */
-export function deferredAccessRequests (get: () => Promise<AccessRequestStore>): AccessRequestStore {
-  return {
-    touch: async (m, a, seen) => await (await get()).touch(m, a, seen),
-    open: async (r) => await (await get()).open(r),
-    rejectedSince: async (m, a, since) => await (await get()).rejectedSince(m, a, since),
-    list: async (q) => await (await get()).list(q),
-    get: async (id) => await (await get()).get(id),
-    decide: async (id, d) => await (await get()).decide(id, d),
-    setApplicantTold: async (id, told) => { await (await get()).setApplicantTold(id, told) },
-    sweep: async (now, before) => await (await get()).sweep(now, before)
   }
 }

@@ -6,7 +6,7 @@ import { MIGRATION_TABLE } from './schema.js'
 import type { KyselyParts } from './sqlite-kysely.js'
 import { prepareHotPaths, prepareIdleCalls, sqliteFeed } from './sqlite-statements.js'
 import type { Store } from './store.js'
-import { deferredAccessRequests } from './access-requests-store.js'
+import { deferredAccessRequests } from './access-requests-deferred.js'
 
 // kysely (~400 ES modules: ~7 MB of idle RSS and ~150 ms of start-up CPU, measured with the
 // footprint bench) is loaded by the first call that is not a prepared statement (admin and CLI
