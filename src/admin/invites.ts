@@ -10,7 +10,8 @@ import { InvalidPageToken } from '../store/page-token.js'
 
 // The operators' invite API on the admin listener, behind admin.token:
 //   POST   /_regguard/admin/v1/invites        {"medium","address","expires_in_ms"?,"inviter"?} -> 201 invite
-//   GET    /_regguard/admin/v1/invites?medium=&address=&inviter=&limit=&from=  -> {"invites", "next_from"?}
+//   GET    /_regguard/admin/v1/invites?medium=&address=&inviter=&limit=&from=&order=  -> {"invites", "next_from"?}
+//          (order: oldest, the default, or newest)
 //   DELETE /_regguard/admin/v1/invites/{id}   -> {"revoked": true}
 //   POST   /_regguard/admin/v1/invites/revoke {"inviter"}  -> {"revoked": N} (every pending invite it taught)
 
@@ -71,7 +72,9 @@ export function adminInviteRoutes (admin: FastifyInstance, ctx: AppContext): voi
       const limitText = single(q, 'limit')
       const from = single(q, 'from')
       const inviter = single(q, 'inviter')
-      if (medium === null || address === null || limitText === null || from === null || inviter === null) return fail(reply, 'INVALID_PARAM', 'each parameter may be given once')
+      const order = single(q, 'order')
+      if (medium === null || address === null || limitText === null || from === null || inviter === null || order === null) return fail(reply, 'INVALID_PARAM', 'each parameter may be given once')
+      if (order !== undefined && order !== 'oldest' && order !== 'newest') return fail(reply, 'INVALID_PARAM', 'order must be "oldest" or "newest"')
       if (medium !== undefined && medium !== 'email' && medium !== 'msisdn') return fail(reply, 'INVALID_PARAM', 'medium must be "email" or "msisdn"')
       let canonicalAddress: string | undefined
       if (address !== undefined) {
@@ -87,7 +90,7 @@ export function adminInviteRoutes (admin: FastifyInstance, ctx: AppContext): voi
         if (limit < 1 || limit > MAX_LIMIT) return fail(reply, 'INVALID_PARAM', `limit must be between 1 and ${MAX_LIMIT}`)
       }
       try {
-        const page = await ctx.store.invites.list({ medium, address: canonicalAddress, inviter, limit, from })
+        const page = await ctx.store.invites.list({ medium, address: canonicalAddress, inviter, limit, from, newestFirst: order === 'newest' })
         return page.next === undefined ? { invites: page.invites } : { invites: page.invites, next_from: page.next }
       } catch (err) {
         if (err instanceof InvalidPageToken) return fail(reply, 'INVALID_PARAM', 'from is not a token this API gave out')

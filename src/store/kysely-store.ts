@@ -14,6 +14,8 @@ import type { Invite, NewInvite, Store } from './store.js'
 const ID = /^[1-9][0-9]{0,14}$/
 
 const invitePages = pageTokens('i')
+// newest-first pages run the other way: their tokens are their own
+const newestInvitePages = pageTokens('in')
 
 export { InvalidPageToken }
 
@@ -90,15 +92,17 @@ export function kyselyStore (db: Kysely<Database>, kind: Dialect, hooks: StoreHo
         if (query.medium !== undefined) q = q.where('medium', '=', query.medium)
         if (query.address !== undefined) q = q.where('address', '=', query.address)
         if (query.inviter !== undefined) q = q.where('inviter', '=', query.inviter)
+        const newest = query.newestFirst === true
+        const pages = newest ? newestInvitePages : invitePages
         if (query.from !== undefined) {
-          const after = invitePages.decode(query.from)
+          const after = pages.decode(query.from)
           if (after === null) throw new InvalidPageToken('invalid page token')
-          q = q.where('id', '>', after)
+          q = q.where('id', newest ? '<' : '>', after)
         }
-        const rows = await q.orderBy('id', 'asc').limit(query.limit + 1).execute()
+        const rows = await q.orderBy('id', newest ? 'desc' : 'asc').limit(query.limit + 1).execute()
         const invites = rows.slice(0, query.limit).map(toInvite)
         const last = invites[invites.length - 1]
-        return rows.length > query.limit && last !== undefined ? { invites, next: invitePages.encode(last.id) } : { invites }
+        return rows.length > query.limit && last !== undefined ? { invites, next: pages.encode(last.id) } : { invites }
       },
       async get (id) {
         if (!ID.test(id)) return null

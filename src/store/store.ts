@@ -38,8 +38,10 @@ export interface InviteQuery {
   address?: string
   inviter?: string
   limit: number
-  /** The `next` token of a previous page */
+  /** The `next` token of a previous page (of the same order) */
   from?: string
+  /** Newest first (the console); default oldest first */
+  newestFirst?: boolean
 }
 
 export interface InvitePage {

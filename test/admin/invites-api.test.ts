@@ -114,3 +114,23 @@ t.test('bad requests get Matrix errors', async (t) => {
   t.equal(big.body.errcode, 'M_TOO_LARGE')
   t.same((await adminCall(rg.adminUrl, 'GET', P)).body, { invites: [] }, 'nothing was added')
 })
+
+t.test('order=newest lists the newest first (the console), with tokens of its own; another order is refused', async (t) => {
+  const hs = await startHomeserver(t)
+  const rg = await startRegguard(t, hs.url, { admin: { token: ADMIN_TOKEN } })
+  const ids: string[] = []
+  for (const address of ['n1@example.org', 'n2@example.org', 'n3@example.org']) {
+    ids.push(String((await adminCall(rg.adminUrl, 'POST', P, { medium: 'email', address })).body.id))
+  }
+  const first = await adminCall(rg.adminUrl, 'GET', `${P}?order=newest&limit=2`)
+  t.equal(first.status, 200)
+  t.same(first.body.invites.map((i: { id: string }) => i.id), [ids[2], ids[1]])
+  const rest = await adminCall(rg.adminUrl, 'GET', `${P}?order=newest&limit=2&from=${encodeURIComponent(first.body.next_from)}`)
+  t.same(rest.body.invites.map((i: { id: string }) => i.id), [ids[0]])
+  t.equal(rest.body.next_from, undefined)
+  const oldest = await adminCall(rg.adminUrl, 'GET', P)
+  t.same(oldest.body.invites.map((i: { id: string }) => i.id), ids, 'oldest first by default')
+  const bad = await adminCall(rg.adminUrl, 'GET', `${P}?order=random`)
+  t.equal(bad.status, 400)
+  t.equal(bad.body.errcode, 'M_INVALID_PARAM')
+})

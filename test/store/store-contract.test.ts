@@ -69,6 +69,21 @@ for (const backend of BACKENDS) {
     const one = await store.invites.list({ medium: 'msisdn', address: '44770090013', limit: 100 })
     t.same(one.invites.map((x) => x.id), [ids[3]])
     await t.rejects(store.invites.list({ limit: 3, from: 'garbage' }), /invalid page token/)
+    // newest first (the console): the same invites the other way, pages of their own
+    const newest: string[] = []
+    let token: string | undefined
+    let newestPages = 0
+    do {
+      const page = await store.invites.list({ limit: 3, from: token, newestFirst: true })
+      newest.push(...page.invites.map((x) => x.id))
+      if (newestPages === 0 && page.next !== undefined) {
+        await t.rejects(store.invites.list({ limit: 3, from: page.next }), /invalid page token/, 'a newest-first token does not page the oldest-first list')
+      }
+      token = page.next
+      newestPages++
+    } while (token !== undefined && newestPages < 10)
+    t.same(newest, [...ids].reverse(), 'every invite once, newest first')
+    t.equal(newestPages, 3)
   })
 
   t.test(`${backend}: addMany is all or nothing`, async (t) => {

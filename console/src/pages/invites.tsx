@@ -22,7 +22,7 @@ export function Invites (): preact.JSX.Element {
   const say = (ok: boolean, text: string): void => setMessage({ ok, text })
   const load = async (s: Search, from?: string): Promise<void> => {
     try {
-      const page = await get<{ invites: Invite[], next_from?: string }>('invites', { ...s, limit: '100', from })
+      const page = await get<{ invites: Invite[], next_from?: string }>('invites', { ...s, limit: '100', order: 'newest', from })
       const known = page.invites.length === 0 ? inviters : page.invites.every((i) => Object.hasOwn(i, 'inviter'))
       setInviters(known)
       if (s.inviter !== '' && known === false) say(false, 'This regguard does not record inviters, so it cannot filter by one: showing every invite.')
