@@ -1,13 +1,14 @@
 import type { FastifyInstance } from 'fastify'
 import type { AppContext } from '../context.js'
 import { canonicalDomain } from '../synapse/canonical.js'
+import { canonicalInviteAddress } from '../invites/learn.js'
 import { InvalidPageToken } from '../store/page-token.js'
 import type { DecisionQuery } from '../store/store.js'
 import { ADMIN_PREFIX } from './invites.js'
 import { boundedInt, fail, single, withAdminToken } from './scope.js'
 
 // The decision history on the admin listener, behind admin.token:
-//   GET /_regguard/admin/v1/decisions?from=&limit=&result=&rule=&medium=&domain=
+//   GET /_regguard/admin/v1/decisions?from=&limit=&result=&rule=&medium=&domain=&address=
 //       -> {"decisions": [...newest first], "next_from"?}
 //   GET /_regguard/admin/v1/decisions/summary?hours=24
 //       -> {"from", "to", "buckets": [{"hour", "result", "rule", "count"}], "history": {...}}
@@ -23,7 +24,7 @@ export function adminDecisionRoutes (admin: FastifyInstance, ctx: AppContext): v
   withAdminToken(admin, ctx, (scope) => {
     scope.get(`${ADMIN_PREFIX}/decisions`, async (request, reply) => {
       const q = request.query
-      const keys = ['from', 'limit', 'result', 'rule', 'medium', 'domain'] as const
+      const keys = ['from', 'limit', 'result', 'rule', 'medium', 'domain', 'address'] as const
       const v = new Map(keys.map((k) => [k, single(q, k)]))
       if ([...v.values()].some((x) => x === null)) return fail(reply, 'INVALID_PARAM', 'each parameter may be given once')
       const get = (k: typeof keys[number]): string | undefined => v.get(k) ?? undefined
@@ -50,6 +51,15 @@ export function adminDecisionRoutes (admin: FastifyInstance, ctx: AppContext): v
         const d = canonicalDomain(domain.trim())
         if (d === null) return fail(reply, 'INVALID_PARAM', 'domain is not a valid domain name')
         query.domain = d
+      }
+      const address = get('address')
+      if (address !== undefined) {
+        // looked up as the history holds it: canonical, then redacted under today's log settings
+        const medium = query.medium
+        if (medium !== 'email' && medium !== 'msisdn') return fail(reply, 'INVALID_PARAM', 'address needs medium "email" or "msisdn"')
+        const c = canonicalInviteAddress(medium, address)
+        if (c === null) return fail(reply, 'INVALID_PARAM', `address is not a valid ${medium === 'email' ? 'email address' : 'phone number'}`)
+        query.address = ctx.redactAddress(medium, c.address)
       }
       const from = get('from')
       if (from !== undefined) query.from = from

@@ -41,6 +41,7 @@ export function kyselyDecisions (db: Kysely<Database>): DecisionStore {
       if (query.rule !== undefined) q = q.where('rule', '=', query.rule)
       if (query.medium !== undefined) q = q.where('medium', '=', query.medium)
       if (query.domain !== undefined) q = q.where('domain', '=', query.domain)
+      if (query.address !== undefined) q = q.where('address', '=', query.address)
       if (query.from !== undefined) {
         const before = decisionPages.decode(query.from)
         if (before === null) throw new InvalidPageToken('invalid page token')

@@ -5,6 +5,7 @@ import { decisionsMigration } from './migrations/0004_decisions.js'
 import { decisionRepeatsMigration } from './migrations/0005_decision_repeats.js'
 import { registrationsMigration } from './migrations/0006_registrations.js'
 import { accessRequestsMigration } from './migrations/0007_access_requests.js'
+import { decisionsByAddressMigration } from './migrations/0008_decisions_by_address.js'
 
 // Migrations live in code (not files read at run time) so the installed package carries them.
 // Names sort in the order they run; never edit one that has shipped, add the next.
@@ -59,6 +60,7 @@ export function migrations (dialect: Dialect): Record<string, Migration> {
     '0004_decisions': decisionsMigration(dialect),
     '0005_decision_repeats': decisionRepeatsMigration,
     '0006_registrations': registrationsMigration,
-    '0007_access_requests': accessRequestsMigration(dialect)
+    '0007_access_requests': accessRequestsMigration(dialect),
+    '0008_decisions_by_address': decisionsByAddressMigration
   }
 }

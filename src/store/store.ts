@@ -191,6 +191,8 @@ export interface DecisionQuery {
   rule?: string
   medium?: string
   domain?: string
+  /** The address as the history holds it (redacted as the logs redact it) */
+  address?: string
 }
 
 export interface DecisionPage {

@@ -86,6 +86,27 @@ t.test('decisions made through the proxy are listed, newest first, redacted', as
   t.match(s.body.history, { queued: 0, dropped: 0, written: 5, retention_ms: 30 * 86_400_000 })
 })
 
+t.test('one address looked up: as the user typed it, found under its redacted form', async (t) => {
+  const hs = await startHomeserver(t)
+  const rg = await startRegguard(t, hs.url, { admin: { token: ADMIN_TOKEN }, log: { hash_key: HASH_KEY }, register: { policy } })
+  await token(rg.port, 'ann@good.example.org')
+  await token(rg.port, 'bob@bad.example.org')
+  await token(rg.port, 'ann@good.example.org')
+  await rg.app.context.audit.flush()
+  const ann = await adminCall(rg.adminUrl, 'GET', `${D}?medium=email&address=${encodeURIComponent(' ANN@Good.Example.org ')}`)
+  t.equal(ann.status, 200)
+  t.ok(ann.body.decisions.length >= 1, 'found')
+  for (const d of ann.body.decisions) t.equal(d.address, redacted('ann@good.example.org'), 'only that address')
+  t.equal(ann.body.decisions.reduce((n: number, d: { count: number }) => n + d.count, 0), 2, 'both of its decisions')
+  const nobody = await adminCall(rg.adminUrl, 'GET', `${D}?medium=email&address=carol@good.example.org`)
+  t.same(nobody.body.decisions, [], 'an address never seen: nothing')
+  const noMedium = await adminCall(rg.adminUrl, 'GET', `${D}?address=ann@good.example.org`)
+  t.equal(noMedium.status, 400)
+  t.equal(noMedium.body.errcode, 'M_INVALID_PARAM')
+  const bad = await adminCall(rg.adminUrl, 'GET', `${D}?medium=email&address=not-an-address`)
+  t.equal(bad.status, 400)
+})
+
 t.test('log.full_addresses keeps the whole address in the history too', async (t) => {
   const hs = await startHomeserver(t)
   const rg = await startRegguard(t, hs.url, { admin: { token: ADMIN_TOKEN }, log: { full_addresses: true }, register: { policy } })

@@ -6,8 +6,8 @@ import { AutoRefresh, RANGES, RangePicker } from '../refresh'
 // The decision history, newest first, with the API's filters. The range is applied here: pages
 // come newest first, so rows older than the range are not shown and no older page is offered.
 
-interface Filters { result: string, rule: string, medium: string, domain: string }
-const EMPTY: Filters = { result: '', rule: '', medium: '', domain: '' }
+interface Filters { result: string, rule: string, medium: string, domain: string, address: string }
+const EMPTY: Filters = { result: '', rule: '', medium: '', domain: '', address: '' }
 // the rules regguard writes; the picker adds any other the summary of the range names
 const RULES = ['blacklist', 'invite', 'whitelist', 'default', 'mx_require', 'mx_error', 'session', 'require_3pid', 'username', 'requester']
 
@@ -24,7 +24,9 @@ export function Decisions (): preact.JSX.Element {
   const load = async (f: Filters, from?: string): Promise<void> => {
     setError(null)
     try {
-      const page = await get<{ decisions: Decision[], next_from?: string }>('decisions', { ...f, limit: '50', from })
+      // an address is looked up with its medium: an "@" makes it an email address
+      const medium = f.address !== '' && f.medium === '' ? (f.address.includes('@') ? 'email' : 'msisdn') : f.medium
+      const page = await get<{ decisions: Decision[], next_from?: string }>('decisions', { ...f, medium, limit: '50', from })
       const start = since()
       const inRange = page.decisions.filter((d) => d.at >= start)
       setRows((old) => from === undefined ? inRange : [...(old ?? []), ...inRange])
@@ -64,6 +66,9 @@ export function Decisions (): preact.JSX.Element {
         </label>
         <label>Email domain
           <input name="domain" value={draft.domain} onInput={field('domain')} placeholder="example.org" size={18} />
+        </label>
+        <label>Address
+          <input name="address" value={draft.address} onInput={field('address')} placeholder="alice@example.org or 4477…" size={22} />
         </label>
         <RangePicker hours={hours} onChange={setHours} />
         <button type="submit">Filter</button>
