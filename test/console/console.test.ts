@@ -132,6 +132,18 @@ if (!existsSync(CHROMIUM) && process.env.CI !== '1') {
       await page.getByLabel('Result').selectOption('')
       await page.getByRole('button', { name: 'Filter' }).click()
       await row.first().waitFor()
+      // one address looked up as the operator types it: hashed as the server hashes it
+      await page.getByLabel('Address').fill('Mallory@Spam.Example.ORG')
+      await page.getByRole('button', { name: 'Filter' }).click()
+      await page.getByRole('status').filter({ hasText: /^1 rows/ }).waitFor({ timeout: 5000 }).catch(() => {})
+      t.equal(await page.locator('#decisions tbody tr').count(), 1, 'the address\'s decision, and only it')
+      await page.getByLabel('Address').fill('someone-else@spam.example.org')
+      await page.getByRole('button', { name: 'Filter' }).click()
+      await row.first().waitFor({ state: 'detached', timeout: 5000 }).catch(() => {})
+      t.equal(await row.count(), 0, 'another address of the same domain: none')
+      await page.getByLabel('Address').fill('')
+      await page.getByRole('button', { name: 'Filter' }).click()
+      await row.first().waitFor()
       await shot('decisions')
       await go(page, 'Overview')
       await page.locator('.chart canvas').first().waitFor()
@@ -165,6 +177,13 @@ if (!existsSync(CHROMIUM) && process.env.CI !== '1') {
       await page.getByRole('button', { name: 'Import' }).click()
       t.match(await page.locator('#invite-message', { hasText: 'bad.csv' }).textContent(), /line:2: not a valid email address/)
       t.equal(await requestToken('two@elsewhere.net'), 403, 'nothing from the bad file')
+      // newest first: the import's last line heads the list
+      await go(page, 'Invites')
+      await page.locator('#invites tbody tr').first().waitFor()
+      const ids = (await page.locator('#invites tbody tr td:first-child').allTextContents()).map((x) => Number(x.trim()))
+      t.ok(ids.length >= 3, `invites listed (${ids.join(', ')})`)
+      t.same(ids, [...ids].sort((a, b) => b - a), 'newest first')
+      t.match(await page.locator('#invites tbody tr').first().textContent(), /12025550143/, 'the newest invite first')
     })
 
     // Inviters exist once invites record who made them (POST /invites/revoke {"inviter"}):
