@@ -19,6 +19,11 @@ export interface DecisionInput {
   medium: Medium | 'none'
   /** Canonical; redacted when written, as the logs redact it */
   address: string | null
+  /**
+   * The address as this request's log line already showed it (redacted under the same log
+   * settings): written as is, so a decision's address is hashed once, not twice
+   */
+  redacted?: string
   result: 'allow' | 'deny'
   rule: string
   detail: string
@@ -249,7 +254,7 @@ function toRow (p: Pending, redact: RecorderOptions['redact']): NewDecision {
   const { input } = p
   const medium = input.medium
   // a redacted address keeps the domain whole, which the client chose: bounded again
-  const address = input.address === null || medium === 'none' ? null : bounded(redact(medium, input.address, p.full))
+  const address = input.address === null || medium === 'none' ? null : bounded(input.redacted ?? redact(medium, input.address, p.full))
   return {
     at: p.at,
     endpoint: input.endpoint,

@@ -81,8 +81,11 @@ export function requestTokenHandler () {
       sendError(res, 'STORE_UNAVAILABLE')
       return
     }
-    // built only when written: the address hash is a SHA-256 per request
+    // built only when written: the address hash is an HMAC per request, made once for the log
+    // line and the history row
+    let redacted: string | undefined
     if (request.logs('info')) {
+      redacted = ctx.redactAddress(parsed.medium, parsed.address)
       request.log.info({
         endpoint: route.endpoint,
         medium: route.medium,
@@ -90,11 +93,11 @@ export function requestTokenHandler () {
         rule: decision.rule,
         detail: decision.detail,
         client_ip: request.ip,
-        address: ctx.redactAddress(parsed.medium, parsed.address)
+        address: redacted
       }, 'policy decision')
     }
     ctx.metrics.decisions.inc({ endpoint: route.endpoint, medium: route.medium, result: decision.allowed ? 'allow' : 'deny', rule: decision.rule })
-    ctx.audit.record({ endpoint: `${route.endpoint}/requestToken`, medium: parsed.medium, address: parsed.address, result: decision.allowed ? 'allow' : 'deny', rule: decision.rule, detail: decision.detail, client_ip: request.ip })
+    ctx.audit.record({ endpoint: `${route.endpoint}/requestToken`, medium: parsed.medium, address: parsed.address, redacted, result: decision.allowed ? 'allow' : 'deny', rule: decision.rule, detail: decision.detail, client_ip: request.ip })
 
     if (!decision.allowed && decision.temporary === true) { sendError(res, 'THREEPID_CHECK_UNAVAILABLE'); return }
     if (!decision.allowed) {
