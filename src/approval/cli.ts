@@ -1,9 +1,8 @@
 import type { LoadedConfig } from '../config/load.js'
 import { isUserId } from '../invites/inviters.js'
-import { openStore } from '../store/open.js'
-import type { Store } from '../store/store.js'
 import type { AccessRequestState } from '../store/access-requests-store.js'
 import { CommandError, CommandUsageError } from '../cli/errors.js'
+import { withStore, type Output } from '../cli/invites.js'
 import { approveRequest, MAX_REASON, rejectRequest, shownState, type Outcome } from './decide.js'
 
 // `regguard requests list|approve|reject`: the access-request API's twins, on the configured
@@ -12,22 +11,6 @@ import { approveRequest, MAX_REASON, rejectRequest, shownState, type Outcome } f
 
 const STATES = new Set(['pending', 'approved', 'rejected'])
 const LIST_LIMIT = 1000
-
-export interface Output { out: (s: string) => void, err: (s: string) => void }
-
-async function withStore<T> (config: LoadedConfig, f: (store: Store) => Promise<T>): Promise<T> {
-  let store: Store
-  try {
-    store = await openStore(config.settings.storage.url)
-  } catch (err) {
-    throw new CommandError((err as Error).message, 2)
-  }
-  try {
-    return await f(store)
-  } finally {
-    await store.close()
-  }
-}
 
 function refused (id: string, o: Extract<Outcome<unknown>, { ok: false }>): CommandError {
   return new CommandError(o.why === 'unknown' ? `no access request ${JSON.stringify(id)}` : `access request ${id} is not pending (it is ${o.state ?? 'decided'})`)

@@ -23,7 +23,8 @@ export interface InviteOptions {
 
 export interface Output { out: (s: string) => void, err: (s: string) => void }
 
-async function withStore<T> (config: LoadedConfig, f: (store: Store) => Promise<T>): Promise<T> {
+/** Opens storage.url for one command and closes it after; a store that cannot open is exit 2. */
+export async function withStore<T> (config: LoadedConfig, f: (store: Store) => Promise<T>): Promise<T> {
   let store: Store
   try {
     store = await openStore(config.settings.storage.url)

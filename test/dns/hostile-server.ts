@@ -1,5 +1,5 @@
-import { createSocket, type Socket } from 'node:dgram'
 import { createServer, type Server, type Socket as TcpSocket } from 'node:net'
+import { bindPair } from '../helpers/dns-server.js'
 
 // A name server on loopback that answers as an attacker's would, for any name under its zones
 // (so every request can name a subdomain of its own, and no cache helps):
@@ -194,25 +194,7 @@ export async function startHostileDns (t: { teardown: (fn: () => unknown) => voi
   })
 
   // UDP and TCP on one port number, as test/helpers/dns-server.ts pairs them
-  let udp: Socket | null = null
-  let port = 0
-  for (let attempt = 1; udp === null; attempt++) {
-    const u = createSocket('udp4')
-    u.on('message', (msg, rinfo) => {
-      const res = udpAnswer(msg)
-      if (res !== null) u.send(res, rinfo.port, rinfo.address)
-    })
-    await new Promise<void>((resolve) => u.bind(0, '127.0.0.1', resolve))
-    port = u.address().port
-    try {
-      await new Promise<void>((resolve, reject) => { tcp.once('error', reject); tcp.listen(port, '127.0.0.1', () => { tcp.off('error', reject); resolve() }) })
-      udp = u
-    } catch (err) {
-      await new Promise<void>((resolve) => u.close(() => resolve()))
-      if ((err as { code?: string }).code !== 'EADDRINUSE' || attempt >= 20) throw err
-    }
-  }
-  const bound = udp
+  const { udp: bound, port } = await bindPair(tcp, udpAnswer)
   const s: HostileDns = {
     address: `127.0.0.1:${port}`,
     port,

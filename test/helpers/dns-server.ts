@@ -56,6 +56,30 @@ function answer (zone: Map<string, ZoneEntry>, q: packet.Question, id: number, t
   return packet.encode({ ...base, answers, authorities: answers.length === 0 ? [SOA(ttl)] : [] })
 }
 
+/**
+ * UDP and TCP on one port number: the kernel picks a free UDP port, which TCP may have in use
+ * (another test's server or outgoing connection), so that pair is tried again with another.
+ * `answer` gives the UDP reply to a query (null: none).
+ */
+export async function bindPair (tcp: Server, answer: (msg: Buffer) => Buffer | null): Promise<{ udp: Socket, port: number }> {
+  for (let attempt = 1; ; attempt++) {
+    const u = createSocket('udp4')
+    u.on('message', (msg, rinfo) => {
+      const res = answer(msg)
+      if (res !== null) u.send(res, rinfo.port, rinfo.address)
+    })
+    await new Promise<void>((resolve) => u.bind(0, '127.0.0.1', resolve))
+    const port = u.address().port
+    try {
+      await new Promise<void>((resolve, reject) => { tcp.once('error', reject); tcp.listen(port, '127.0.0.1', () => { tcp.off('error', reject); resolve() }) })
+      return { udp: u, port }
+    } catch (err) {
+      await new Promise<void>((resolve) => u.close(() => resolve()))
+      if ((err as { code?: string }).code !== 'EADDRINUSE' || attempt >= 20) throw err
+    }
+  }
+}
+
 export async function startDnsServer (t: { teardown: (fn: () => unknown) => void }, zone: Record<string, ZoneEntry> = {}): Promise<DnsServer> {
   const table = new Map(Object.entries(zone))
   const queries: DnsServer['queries'] = []
@@ -83,27 +107,7 @@ export async function startDnsServer (t: { teardown: (fn: () => unknown) => void
     })
     socket.on('error', () => {})
   })
-  // UDP and TCP on one port number: the kernel picks a free UDP port, which TCP may have in use
-  // (another test's server or outgoing connection), so that pair is tried again with another
-  let udp: Socket | null = null
-  let port = 0
-  for (let attempt = 1; udp === null; attempt++) {
-    const u = createSocket('udp4')
-    u.on('message', (msg, rinfo) => {
-      const res = handle(msg, false)
-      if (res !== null) u.send(res, rinfo.port, rinfo.address)
-    })
-    await new Promise<void>((resolve) => u.bind(0, '127.0.0.1', resolve))
-    port = u.address().port
-    try {
-      await new Promise<void>((resolve, reject) => { tcp.once('error', reject); tcp.listen(port, '127.0.0.1', () => { tcp.off('error', reject); resolve() }) })
-      udp = u
-    } catch (err) {
-      await new Promise<void>((resolve) => u.close(() => resolve()))
-      if ((err as { code?: string }).code !== 'EADDRINUSE' || attempt >= 20) throw err
-    }
-  }
-  const bound = udp
+  const { udp: bound, port } = await bindPair(tcp, (msg) => handle(msg, false))
   const s: DnsServer = {
     address: `127.0.0.1:${port}`,
     port,
